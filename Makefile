@@ -1,0 +1,35 @@
+# Two commands do all set-up: `make chat` (the main job) and `make test`. Both are idempotent:
+# the virtualenv is rebuilt only when pyproject.toml or constraints.txt change, and the model
+# is pulled only when it is missing from the store.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: chat test model setup clean
+
+chat: model
+	@$(BIN)/tandem serve
+
+test: model
+	@$(BIN)/python -m pytest -q
+
+model: $(STAMP)
+	@$(BIN)/tandem models pull --quiet-if-present
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found (Tandem needs Python 3.11)"; exit 2; }
+	@echo "setting up $(VENV) (first time: a few minutes)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
+	@PIP_CONSTRAINT=constraints.txt $(BIN)/python -m pip install --quiet -e ".[test]" 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -c "import torch, transformers, gradio, peft, langchain_core" || { echo "make: install failed"; exit 1; }
+	@touch $(STAMP)
+
+clean:
+	rm -rf $(VENV)

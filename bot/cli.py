@@ -1,0 +1,279 @@
+"""The `tandem` command: ask, chat, serve, personas, models. User errors exit 2 with one line, no traceback.
+
+    tandem ask "How do I get a refund?" --persona support --instruction steps
+    tandem chat
+    tandem serve --port 7860
+    tandem personas list --json
+    tandem models pull
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bot.errors import TandemError
+
+EXIT_USER_ERROR = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except TandemError as error:
+        print(f"tandem: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tandem", description="Domain chatbot: fine-tuned core + persona layer.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    ask = commands.add_parser("ask", help="stream one answer to stdout")
+    ask.add_argument("question")
+    _add_chat_options(ask)
+    ask.set_defaults(run=run_ask)
+
+    chat = commands.add_parser("chat", help="interactive chat in the terminal")
+    _add_chat_options(chat)
+    chat.set_defaults(run=run_chat)
+
+    serve = commands.add_parser("serve", help="the Gradio chat in the browser")
+    _add_model_options(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--auth", metavar="USER:PASSWORD", help="required for any non-local --host")
+    serve.set_defaults(run=run_serve)
+
+    personas = commands.add_parser("personas", help="list or show personas").add_subparsers(required=True,
+                                                                                          metavar="ACTION")
+    listing = personas.add_parser("list", help="one line per persona, its id first")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_personas_option(listing)
+    listing.set_defaults(run=run_personas_list)
+    show = personas.add_parser("show", help="a persona's whole file, validated")
+    show.add_argument("id")
+    _add_personas_option(show)
+    show.set_defaults(run=run_personas_show)
+
+    models = commands.add_parser("models", help="the local model store").add_subparsers(required=True,
+                                                                                     metavar="ACTION")
+    pull = models.add_parser("pull", help="fetch an embedded model into the store (no model hub needed)")
+    pull.add_argument("name", nargs="?", default=None)
+    pull.add_argument("--quiet", action="store_true", help="print nothing when the model is already there")
+    pull.set_defaults(run=run_models_pull)
+    listed = models.add_parser("list", help="embedded models and whether they are pulled")
+    listed.add_argument("--json", action="store_true")
+    listed.set_defaults(run=run_models_list)
+    return parser
+
+
+def _add_personas_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--personas", action="append", default=[], metavar="DIR", type=Path,
+                        help="extra persona directory (repeatable); its files add to or replace shipped ones")
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    from bot.chain import MAX_MESSAGE_CHARS
+    from bot.models import DEFAULT_MODEL
+
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="embedded model name, Hugging Face id or directory")
+    adapter = parser.add_mutually_exclusive_group()
+    adapter.add_argument("--adapter", type=Path, help="LoRA adapter directory (default: the shipped one, if any)")
+    adapter.add_argument("--no-adapter", action="store_true", help="the base model alone")
+    parser.add_argument("--max-chars", type=int, default=MAX_MESSAGE_CHARS, help="longest message accepted")
+    _add_personas_option(parser)
+
+
+def _add_chat_options(parser: argparse.ArgumentParser) -> None:
+    _add_model_options(parser)
+    parser.add_argument("--persona", help="persona id (see `tandem personas list`)")
+    parser.add_argument("--instruction", help="instruction id (default: direct)")
+
+
+def _catalog(args, strict: bool):
+    """Personas from the shipped and --personas directories; broken files are fatal only when strict."""
+    from bot.personas import load_catalog
+
+    for directory in args.personas:
+        if not directory.is_dir():
+            raise TandemError(f"--personas {directory}: no such directory")
+    catalog = load_catalog(args.personas)
+    if catalog.errors:
+        if strict:
+            raise TandemError(catalog.errors[0] + (f" (and {len(catalog.errors) - 1} more files)"
+                                                  if len(catalog.errors) > 1 else ""))
+        for error in catalog.errors:
+            print(f"tandem: skipped {error}", file=sys.stderr)
+    return catalog
+
+
+def _chat_model(args):
+    from transformers.utils import logging as hf_logging
+
+    from bot.chat_model import load_chat_model
+    from bot.models import DEFAULT_MODEL, default_adapter
+
+    hf_logging.disable_progress_bar()  # loading from the store takes about a second
+    adapter = args.adapter
+    if adapter is None and not args.no_adapter and args.model == DEFAULT_MODEL:
+        adapter = default_adapter()
+    return load_chat_model(args.model, adapter)
+
+
+def _check_choice(catalog, persona: str | None, instruction: str | None) -> tuple[str, str]:
+    persona = catalog.persona(persona or catalog.default_persona).id
+    instruction = catalog.instruction(instruction or catalog.default_instruction).id
+    return persona, instruction
+
+
+def run_ask(args) -> int:
+    from bot.chain import build_chain, check_question
+
+    catalog = _catalog(args, strict=False)
+    persona, instruction = _check_choice(catalog, args.persona, args.instruction)
+    check_question(args.question, args.max_chars)  # before the model load, so a typo costs nothing
+    chain = build_chain(_chat_model(args), catalog, args.max_chars)
+    for token in chain.stream({"question": args.question, "persona": persona, "instruction": instruction}):
+        sys.stdout.write(token)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+    return 0
+
+
+CHAT_HELP = """commands: /persona ID   /instruction ID   /personas   /instructions   /reset   /help   /quit
+Ctrl-C stops an answer; Ctrl-D or /quit leaves."""
+
+
+def run_chat(args) -> int:
+    from bot.chain import build_chain
+
+    catalog = _catalog(args, strict=False)
+    persona, instruction = _check_choice(catalog, args.persona, args.instruction)
+    chat_model = _chat_model(args)
+    chain = build_chain(chat_model, catalog, args.max_chars)
+    history: list[dict] = []
+    print(f"Tandem chat on {chat_model.describe()}\npersona: {persona}, instruction: {instruction}\n{CHAT_HELP}")
+    while True:
+        try:
+            line = input(f"[{persona}] you> ")
+        except EOFError:
+            print()
+            return 0
+        command, _, rest = line.strip().partition(" ")
+        try:
+            if command == "/quit":
+                return 0
+            elif command == "/help":
+                print(CHAT_HELP)
+            elif command == "/persona":
+                persona = catalog.persona(rest.strip()).id
+                print(f"persona: {catalog.personas[persona].label()} (applies from the next message)")
+            elif command == "/instruction":
+                instruction = catalog.instruction(rest.strip()).id
+                print(f"instruction: {catalog.instructions[instruction].title}")
+            elif command == "/personas":
+                print("\n".join(f"{p.id}\t{p.label()}" for p in catalog.personas.values()))
+            elif command == "/instructions":
+                print("\n".join(f"{i.id}\t{i.title}" for i in catalog.instructions.values()))
+            elif command == "/reset":
+                history.clear()
+                print("history cleared")
+            elif command.startswith("/"):
+                print(f"unknown command {command}; {CHAT_HELP}")
+            else:
+                answer = _stream_answer(chain, {"question": line, "persona": persona, "instruction": instruction,
+                                                "history": history})
+                history += [{"role": "user", "content": line}, {"role": "assistant", "content": answer}]
+        except TandemError as error:
+            print(f"tandem: {error}")
+
+
+def _stream_answer(chain, inputs: dict) -> str:
+    """Print the answer as it streams; Ctrl-C stops it and keeps what was said so far."""
+    answer = ""
+    stream = chain.stream(inputs)
+    try:
+        print("bot> ", end="", flush=True)
+        for token in stream:
+            answer += token
+            print(token, end="", flush=True)
+    except KeyboardInterrupt:
+        print(" [stopped]", end="")
+    finally:
+        stream.close()
+        print()
+    return answer
+
+
+def run_serve(args) -> int:
+    from bot.app import build_app
+
+    local = args.host in ("127.0.0.1", "localhost", "::1")
+    auth = None
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not (sep and user and password):
+            raise TandemError("--auth takes USER:PASSWORD")
+        auth = (user, password)
+    if not local and auth is None:
+        raise TandemError(f"binding to {args.host} exposes the chat beyond this machine; add --auth USER:PASSWORD")
+    catalog = _catalog(args, strict=False)
+    chat_model = _chat_model(args)
+    app = build_app(chat_model, catalog, chat_model.describe(), args.max_chars)
+    print(f"Tandem chat on http://{args.host}:{args.port} ({chat_model.describe()})", flush=True)
+    app.launch(server_name=args.host, server_port=args.port, auth=auth, quiet=True, show_error=True)
+    return 0
+
+
+def run_personas_list(args) -> int:
+    catalog = _catalog(args, strict=False)
+    if args.json:
+        print(json.dumps([p.model_dump() for p in catalog.personas.values()], indent=2))
+    else:
+        for p in catalog.personas.values():
+            print(f"{p.id}\t{p.title}\t{p.audience}")
+    return EXIT_USER_ERROR if catalog.errors else 0
+
+
+def run_personas_show(args) -> int:
+    import yaml
+
+    catalog = _catalog(args, strict=False)
+    persona = catalog.persona(args.id)
+    print(yaml.safe_dump(persona.model_dump(), sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
+def run_models_pull(args) -> int:
+    from bot.models import DEFAULT_MODEL, is_pulled, model_dir, pull_model
+
+    name = args.name or DEFAULT_MODEL
+    if is_pulled(name):
+        if not args.quiet:
+            print(f"{name} is already in the store: {model_dir(name)}")
+        return 0
+    pull_model(name)
+    return 0
+
+
+def run_models_list(args) -> int:
+    from bot.models import list_models
+
+    rows = list_models()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        state = f"pulled, {row['size_mb']} MB" if row["pulled"] else "not pulled (tandem models pull)"
+        print(f"{row['name']}\t{state}\t{row['path']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""User-facing errors: the CLI prints their message on one line and exits 2, with no traceback."""
+
+
+class TandemError(Exception):
+    """A mistake the user can fix (bad input, missing model, unknown persona)."""
+
+
+class PersonaError(TandemError):
+    """A persona or instruction file that does not validate, or an unknown persona id."""
+
+
+class ModelNotFoundError(TandemError):
+    """A model that is neither in the local store nor reachable on the hub."""
+
+
+class InputError(TandemError):
+    """A chat message the chain refuses before calling the model (empty, too long)."""

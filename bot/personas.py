@@ -1,0 +1,200 @@
+"""Persona and instruction files: YAML validated into typed models, with errors naming file, field and line."""
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from bot.errors import PersonaError
+from bot.paths import shipped_personas_dir
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Example(Strict):
+    """One few-shot exchange shown to the model before the conversation."""
+
+    user: Text
+    assistant: Text
+
+
+class StyleRules(Strict):
+    """Rules a program can check on any answer; evaluation reports adherence to them."""
+
+    max_words: int | None = Field(default=None, gt=0)
+    """The answer has at most this many words."""
+    max_sentence_words: int | None = Field(default=None, gt=0)
+    """No sentence is longer than this many words (plain language)."""
+    avoid_words: list[Text] = []
+    """Words or phrases that must not appear (case-insensitive, whole words)."""
+    must_include_any: list[Text] = []
+    """At least one of these phrases must appear (case-insensitive)."""
+    no_exclamations: bool = False
+    """The answer contains no exclamation mark."""
+
+    def violations(self, answer: str) -> list[str]:
+        """The rules this answer breaks, one short description each; empty when it follows them all."""
+        broken = []
+        words = answer.split()
+        if self.max_words is not None and len(words) > self.max_words:
+            broken.append(f"{len(words)} words > max_words {self.max_words}")
+        if self.max_sentence_words is not None:
+            longest = max((len(s.split()) for s in re.split(r"[.!?]+\s", answer)), default=0)
+            if longest > self.max_sentence_words:
+                broken.append(f"a sentence of {longest} words > max_sentence_words {self.max_sentence_words}")
+        lowered = answer.lower()
+        for word in self.avoid_words:
+            if re.search(rf"\b{re.escape(word.lower())}\b", lowered):
+                broken.append(f"uses avoided word {word!r}")
+        if self.must_include_any and not any(p.lower() in lowered for p in self.must_include_any):
+            broken.append(f"includes none of {self.must_include_any}")
+        if self.no_exclamations and "!" in answer:
+            broken.append("uses an exclamation mark")
+        return broken
+
+
+class Generation(Strict):
+    """Generation settings a persona overrides; unset ones keep the model's defaults."""
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_new_tokens: int | None = Field(default=None, gt=0, le=4096)
+
+    def as_kwargs(self) -> dict:
+        return self.model_dump(exclude_none=True)
+
+
+class Persona(Strict):
+    """Who the bot is for one audience: tone, examples and checkable style, chosen per request."""
+
+    id: Id
+    title: Text
+    audience: Text
+    description: Text
+    system_prompt: Text
+    examples: list[Example] = Field(min_length=2)
+    style: StyleRules = StyleRules()
+    generation: Generation = Generation()
+
+    def label(self) -> str:
+        return f"{self.title} — for {self.audience}"
+
+
+class Instruction(Strict):
+    """What to do with the question (answer directly, step by step, summarise...), chosen independently."""
+
+    id: Id
+    title: Text
+    description: Text
+    prompt: Text
+
+
+def load_persona(path: Path) -> Persona:
+    return _load(path, Persona)
+
+
+def load_instruction(path: Path) -> Instruction:
+    return _load(path, Instruction)
+
+
+def _load(path: Path, kind: type[BaseModel]):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PersonaError(f"{path}: cannot read: {error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise PersonaError(f"{where}: invalid YAML: {getattr(error, 'problem', None) or error}") from None
+    if not isinstance(data, dict):
+        raise PersonaError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
+    try:
+        return kind.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        line = _line_of(yaml.compose(text), first["loc"])
+        where = f"{path}:{line}" if line else str(path)
+        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+        more = f" (and {len(error.errors()) - 1} more)" if len(error.errors()) > 1 else ""
+        raise PersonaError(f"{where}: field '{field}': {message}{more}") from None
+
+
+def _line_of(node, loc) -> int | None:
+    """The 1-based line of the YAML node at `loc`, or of its nearest parent that exists."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), None)
+            if node is None:  # a missing field: point at the mapping that lacks it
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return line
+        # For an unknown key the loc ends at the key itself; the value's line is the key's line.
+        line = node.start_mark.line + 1
+    return line
+
+
+class Catalog:
+    """The personas and instructions available to one app or chain, by id."""
+
+    def __init__(self, personas: dict[str, Persona], instructions: dict[str, Instruction], errors: list[str]):
+        self.personas = personas
+        self.instructions = instructions
+        self.errors = errors
+        """One line per file that failed to load; those files are skipped, the rest still work."""
+
+    def persona(self, persona_id: str) -> Persona:
+        if persona_id not in self.personas:
+            raise PersonaError(f"unknown persona {persona_id!r}; valid ids: {', '.join(self.personas)}")
+        return self.personas[persona_id]
+
+    def instruction(self, instruction_id: str) -> Instruction:
+        if instruction_id not in self.instructions:
+            raise PersonaError(f"unknown instruction {instruction_id!r}; valid ids: {', '.join(self.instructions)}")
+        return self.instructions[instruction_id]
+
+    @property
+    def default_persona(self) -> str:
+        return "support" if "support" in self.personas else next(iter(self.personas))
+
+    @property
+    def default_instruction(self) -> str:
+        return "direct" if "direct" in self.instructions else next(iter(self.instructions))
+
+
+def load_catalog(extra_dirs: list[Path] | tuple = ()) -> Catalog:
+    """Shipped personas, then each extra directory's; a later file with the same id replaces an earlier one.
+
+    A directory holds persona files (`*.yaml`) and, in `instructions/`, instruction files.
+    """
+    personas, instructions, errors = {}, {}, []
+    for directory in [shipped_personas_dir(), *map(Path, extra_dirs)]:
+        if not directory.is_dir():
+            errors.append(f"{directory}: no such personas directory")
+            continue
+        _collect(sorted(directory.glob("*.yaml")), load_persona, personas, errors)
+        _collect(sorted((directory / "instructions").glob("*.yaml")), load_instruction, instructions, errors)
+    if not personas or not instructions:
+        errors.append("no valid persona or no valid instruction found")
+    return Catalog(personas, instructions, errors)
+
+
+def _collect(paths, load, into: dict, errors: list[str]) -> None:
+    for path in paths:
+        try:
+            item = load(path)
+        except PersonaError as error:
+            errors.append(str(error))
+            continue
+        into[item.id] = item

@@ -1,0 +1,60 @@
+"""The one prompt renderer: persona + instruction + examples + history + question → chat messages → template.
+
+Serving, training and evaluation all call these two functions, so what the model saw in training is
+what it sees in production. Persona and user text are data: they are placed into messages as they
+are and never evaluated as templates (the tokenizer's Jinja template treats message content as a
+value, so `{{7*7}}` in a message stays `{{7*7}}`).
+"""
+
+from bot.personas import Instruction, Persona, StyleRules
+
+MAX_HISTORY_MESSAGES = 12
+"""Older turns are dropped so a long chat cannot outgrow a small model's context."""
+
+
+def render_messages(persona: Persona | None, instruction: Instruction | None, question: str,
+                    history: list[dict] = (), with_examples: bool = True) -> list[dict]:
+    """Chat messages ({"role", "content"}) for one request; `persona=None` means no system prompt."""
+    messages = []
+    system = _system_prompt(persona, instruction)
+    if system:
+        messages.append({"role": "system", "content": system})
+    if persona is not None and with_examples:
+        for example in persona.examples:
+            messages.append({"role": "user", "content": example.user})
+            messages.append({"role": "assistant", "content": example.assistant})
+    for turn in list(history)[-MAX_HISTORY_MESSAGES:]:
+        messages.append({"role": turn["role"], "content": turn["content"]})
+    messages.append({"role": "user", "content": question})
+    return messages
+
+
+def _system_prompt(persona: Persona | None, instruction: Instruction | None) -> str:
+    parts = []
+    if persona is not None:
+        parts.append(persona.system_prompt)
+        rules = _describe_rules(persona.style)
+        if rules:
+            parts.append(rules)
+    if instruction is not None:
+        parts.append(f"Task: {instruction.prompt}")
+    return "\n\n".join(parts)
+
+
+def _describe_rules(style: StyleRules) -> str:
+    """The checkable style rules, stated to the model in words, so it is told what it is judged on."""
+    rules = []
+    if style.max_words:
+        rules.append(f"Answer in at most {style.max_words} words.")
+    if style.max_sentence_words:
+        rules.append(f"Keep every sentence under {style.max_sentence_words} words.")
+    if style.avoid_words:
+        rules.append("Never use these words: " + ", ".join(style.avoid_words) + ".")
+    if style.no_exclamations:
+        rules.append("Do not use exclamation marks.")
+    return " ".join(rules)
+
+
+def apply_template(tokenizer, messages: list[dict], add_generation_prompt: bool = True) -> str:
+    """The tokenizer's own chat template over the messages, as text ready to tokenize."""
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
