@@ -1,0 +1,115 @@
+"""The chain: invoke, stream, batch and async on the tiny model; persona per call; refusals; memory."""
+
+import asyncio
+import pytest
+
+from bot.chain import build_chain, with_session_memory
+from bot.errors import InputError, PersonaError
+from bot.personas import load_catalog
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+def test_invoke_stream_and_batch_on_the_tiny_model(tiny_chat_model, catalog):
+    chain = build_chain(tiny_chat_model, catalog)
+    request = {"question": "How do I reset my password?", "persona": "support", "instruction": "direct"}
+    answer = chain.invoke(request)
+    assert isinstance(answer, str) and answer
+    chunks = list(chain.stream(request))
+    assert len(chunks) > 1, "tokens arrive one by one"
+    assert "".join(chunks) == answer, "seeded sampling: streaming and invoking give the same text"
+    batch = chain.batch([request, {**request, "persona": "engineer"}, {**request, "persona": "plain"}])
+    assert batch[0] == answer and len(batch) == 3 and all(isinstance(a, str) for a in batch)
+
+
+def test_async_variants(tiny_chat_model, catalog):
+    chain = build_chain(tiny_chat_model, catalog)
+    request = {"question": "Refunds?", "persona": "compliance"}
+
+    async def run():
+        answer = await chain.ainvoke(request)
+        chunks = [c async for c in chain.astream(request)]
+        batch = await chain.abatch([request, {**request, "persona": "executive"}])
+        return answer, chunks, batch
+
+    answer, chunks, batch = asyncio.run(run())
+    assert "".join(chunks) == answer == batch[0]
+
+
+def test_each_call_chooses_its_persona_instruction_and_settings(echo_model, catalog):
+    chain = build_chain(echo_model, catalog)
+    answers = chain.batch([{"question": "q1", "persona": "support"},
+                           {"question": "q2", "persona": "executive", "instruction": "summarise"}])
+    assert answers[0].startswith("[" + catalog.persona("support").system_prompt.splitlines()[0])
+    assert answers[1].startswith("[" + catalog.persona("executive").system_prompt.splitlines()[0])
+    settings = sorted((kwargs["max_new_tokens"], kwargs["temperature"]) for _, kwargs in echo_model.calls)
+    expected = sorted((catalog.persona(p).generation.max_new_tokens, catalog.persona(p).generation.temperature)
+                      for p in ("support", "executive"))
+    assert settings == expected
+    executive_system = next(m for m in echo_model.calls[-1][0] + echo_model.calls[0][0]
+                            if m.type == "system" and "executive" in m.content)
+    assert catalog.instruction("summarise").prompt in executive_system.content
+
+
+def test_defaults_when_persona_and_instruction_are_left_out(echo_model, catalog):
+    build_chain(echo_model, catalog).invoke({"question": "q"})
+    system = echo_model.calls[0][0][0].content
+    assert catalog.persona("support").system_prompt in system
+    assert catalog.instruction("direct").prompt in system
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t", None])
+def test_empty_messages_never_reach_the_model(echo_model, catalog, question):
+    with pytest.raises(InputError, match="empty"):
+        build_chain(echo_model, catalog).invoke({"question": question})
+    assert echo_model.calls == []
+
+
+def test_long_messages_are_refused_not_truncated(echo_model, catalog):
+    chain = build_chain(echo_model, catalog, max_chars=50)
+    assert chain.invoke({"question": "x" * 50})
+    with pytest.raises(InputError, match="51 characters; the limit is 50"):
+        chain.invoke({"question": "x" * 51})
+    assert len(echo_model.calls) == 1
+
+
+def test_unknown_persona_lists_valid_ids(echo_model, catalog):
+    with pytest.raises(PersonaError, match="valid ids"):
+        build_chain(echo_model, catalog).invoke({"question": "q", "persona": "pirate"})
+
+
+def test_injection_strings_reach_the_model_literally(echo_model, catalog):
+    question = "{system} {{7*7}} {x.__class__}"
+    assert question in build_chain(echo_model, catalog).invoke({"question": question})
+
+
+def test_history_is_passed_in_order(echo_model, catalog):
+    chain = build_chain(echo_model, catalog)
+    chain.invoke({"question": "third", "history": [("human", "first"), ("ai", "second")]})
+    contents = [m.content for m in echo_model.calls[0][0][-3:]]
+    assert contents == ["first", "second", "third"]
+
+
+def test_session_memory_keeps_sessions_apart(echo_model, catalog):
+    chat = with_session_memory(build_chain(echo_model, catalog))
+    alice, bob = {"configurable": {"session_id": "alice"}}, {"configurable": {"session_id": "bob"}}
+    chat.invoke({"question": "alice-1"}, config=alice)
+    chat.invoke({"question": "bob-1"}, config=bob)
+    answer = chat.invoke({"question": "alice-2"}, config=alice)
+    assert "alice-1" in answer and "alice-2" in answer and "bob-1" not in answer
+
+
+def test_closing_a_stream_stops_generation(tiny_model_dir):
+    from langchain_core.messages import HumanMessage
+
+    from bot.chat_model import load_chat_model
+
+    endless = load_chat_model(str(tiny_model_dir), temperature=0, max_new_tokens=1_000_000)
+    stream = endless.stream([HumanMessage("q")])
+    next(stream)
+    stream.close()  # returns only once the generation thread has ended, far short of a million tokens
+    assert endless.lock.acquire(blocking=False), "the model is free for the next request"
+    endless.lock.release()
