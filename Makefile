@@ -18,7 +18,7 @@ test: model
 	@$(BIN)/python -m pytest -q
 
 model: $(STAMP)
-	@$(BIN)/tandem models pull --quiet-if-present
+	@$(BIN)/tandem models pull --quiet
 
 setup: $(STAMP)
 

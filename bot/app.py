@@ -26,7 +26,7 @@ def notice(title: str, text: str) -> dict:
 
 
 def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: str,
-              max_chars: int = MAX_MESSAGE_CHARS) -> gr.Blocks:
+              max_chars: int = MAX_MESSAGE_CHARS, queue_size: int = QUEUE_SIZE) -> gr.Blocks:
     chain = build_chain(chat_model, catalog, max_chars)
 
     def respond(message: str, persona_id: str, instruction_id: str, session: dict):
@@ -80,5 +80,5 @@ def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: st
         submitted = text.submit(**io, api_name=False)
         stop.click(None, cancels=[sent, submitted])
         reset.click(clear, outputs=[chat, session, status], api_name="clear")
-    app.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+    app.queue(max_size=queue_size, default_concurrency_limit=1)
     return app

@@ -1,0 +1,123 @@
+"""The Gradio chat driven through gradio_client on a free localhost port."""
+
+import socket
+import threading
+import time
+
+import pytest
+from gradio_client import Client
+from gradio_client.utils import Status
+
+from bot.app import build_app
+from bot.personas import load_catalog
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(echo_model):
+    """The app on the echo model, launched on 127.0.0.1 without blocking; yields (url, model)."""
+    app = build_app(echo_model, load_catalog(), echo_model.describe(), max_chars=200)
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/", echo_model
+    finally:
+        app.close()
+
+
+def text_of(message: dict) -> str:
+    """A chat message's text as Gradio 6 sends it: a list of typed parts."""
+    content = message["content"]
+    return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
+
+
+def ask(client: Client, message: str, persona: str, instruction: str = "direct"):
+    return client.predict(message, persona, instruction, api_name="/respond")
+
+
+def test_two_concurrent_sessions_keep_their_own_history_and_persona(served):
+    url, _ = served
+    catalog = load_catalog()
+    results: dict[str, list] = {}
+
+    def converse(name: str, persona: str):
+        client = Client(url, verbose=False)
+        results[name] = [ask(client, f"{name}-nonce-{turn}", persona) for turn in range(3)]
+
+    threads = [threading.Thread(target=converse, args=args) for args in [("ann", "support"), ("bob", "executive")]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    for name, persona, other in [("ann", "support", "bob"), ("bob", "executive", "ann")]:
+        chat, text, status = results[name][-1]
+        assert [text_of(m) for m in chat if m["role"] == "user"] == [f"{name}-nonce-{i}" for i in range(3)]
+        answers = [text_of(m) for m in chat if m["role"] == "assistant"]
+        assert len(answers) == 3
+        assert all(a.startswith("[" + catalog.persona(persona).system_prompt.splitlines()[0]) for a in answers)
+        assert all(f"{name}-nonce-0" in a for a in answers[1:]), "the model sees this session's history"
+        assert not any(f"{other}-nonce" in text_of(m) for m in chat), "no trace of the other session"
+        assert text == "" and status == ""
+
+
+def test_switching_persona_applies_to_the_next_message_and_shows_in_the_chat(served):
+    url, model = served
+    client = Client(url, verbose=False)
+    ask(client, "first", "support")
+    chat, _, _ = ask(client, "second", "plain")
+    notices = [m for m in chat if (m.get("metadata") or {}).get("title") == "Persona switched"]
+    assert len(notices) == 1 and "Plain English" in text_of(notices[0])
+    assert chat.index(notices[0]) == 2, "the notice sits between the two exchanges"
+    last_prompt = model.calls[-1][0]
+    assert load_catalog().persona("plain").system_prompt in last_prompt[0].content
+    assert "Now answering as" not in " ".join(m.content for m in last_prompt), "notices are not sent to the model"
+
+
+@pytest.mark.parametrize("message, notice", [("   ", "empty"), ("x" * 201, "limit is 200")])
+def test_bad_messages_get_a_notice_and_no_model_call(served, message, notice):
+    url, model = served
+    chat, text, status = ask(Client(url, verbose=False), message, "support")
+    assert notice in status
+    assert chat == [] and text == message, "the message stays in the box to be fixed"
+    assert model.calls == []
+
+
+def test_a_full_queue_answers_at_once_with_a_clear_message(echo_model):
+    gate = threading.Event()
+    original_stream = echo_model._stream
+
+    def held_stream(*args, **kwargs):
+        gate.wait(60)  # hold the one running request until the queue has been filled
+        yield from original_stream(*args, **kwargs)
+
+    object.__setattr__(echo_model, "_stream", held_stream)
+    app = build_app(echo_model, load_catalog(), "echo", queue_size=1)
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        clients = [Client(f"http://127.0.0.1:{port}/", verbose=False) for _ in range(3)]
+        jobs = []
+        for i, (client, state) in enumerate(zip(clients, [Status.PROCESSING, Status.IN_QUEUE, None])):
+            jobs.append(client.submit(f"q{i}", "support", "direct", api_name="/respond"))
+            while state and jobs[-1].status().code != state:  # one running, one waiting: the queue is full
+                time.sleep(0.05)
+        with pytest.raises(Exception, match="(?i)queue is full"):
+            jobs[2].result(timeout=30)
+        gate.set()
+        assert [len(job.result(timeout=60)[0]) for job in jobs[:2]] == [2, 2]
+    finally:
+        gate.set()
+        app.close()
+
+
+def test_the_page_names_the_model_and_binds_locally(served):
+    url, _ = served
+    config = Client(url, verbose=False).config
+    texts = " ".join(str(c.get("props", {}).get("value", "")) for c in config["components"])
+    assert "echo (test fake)" in texts
+    assert url.startswith("http://127.0.0.1:")

@@ -1,0 +1,99 @@
+"""The `tandem` command through subprocess: output, exit codes, one-line errors without tracebacks."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TANDEM = str(Path(sys.executable).parent / "tandem")
+
+
+def tandem(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([TANDEM, *args], capture_output=True, text=True, input=input, timeout=300,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+
+
+def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr
+
+
+def test_personas_list_puts_the_id_first_and_json_is_parseable():
+    plain = tandem("personas", "list")
+    assert plain.returncode == 0
+    ids = [line.split("\t")[0] for line in plain.stdout.splitlines()]
+    assert {"support", "engineer", "executive", "plain", "compliance"} <= set(ids)
+    as_json = json.loads(tandem("personas", "list", "--json").stdout)
+    assert [p["id"] for p in as_json] == ids
+    assert all(len(p["examples"]) >= 2 for p in as_json)
+
+
+def test_personas_show_prints_the_validated_persona():
+    result = tandem("personas", "show", "plain")
+    assert result.returncode == 0
+    assert "id: plain" in result.stdout and "max_sentence_words" in result.stdout
+
+
+def test_unknown_persona_lists_valid_ids():
+    assert_user_error(tandem("personas", "show", "pirate"), "unknown persona 'pirate'", "support")
+    assert_user_error(tandem("ask", "hi", "--persona", "pirate"), "valid ids:", "executive")
+    assert_user_error(tandem("ask", "hi", "--instruction", "sing"), "unknown instruction 'sing'", "steps")
+
+
+def test_a_malformed_persona_file_is_one_line_naming_file_and_field(tmp_path):
+    (tmp_path / "bad.yaml").write_text("id: bad\ntitle: Bad\naudience: x\ndescription: x\nexamples: []\n")
+    result = tandem("personas", "list", "--personas", str(tmp_path))
+    assert_user_error(result, "bad.yaml", "system_prompt")
+    assert "support\t" in result.stdout, "the valid personas are still listed"
+
+
+def test_missing_personas_directory():
+    assert_user_error(tandem("personas", "list", "--personas", "/no/such/dir"), "no such directory")
+
+
+def test_ask_streams_an_answer_from_a_local_model_directory(tiny_model_dir):
+    result = tandem("ask", "How do I reset my password?", "--model", str(tiny_model_dir), "--persona", "engineer",
+                    "--instruction", "steps")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+
+
+@pytest.mark.parametrize("question, fragment", [("   ", "empty"), ("x" * 4001, "limit is 4,000")])
+def test_ask_refuses_bad_messages_before_loading_a_model(question, fragment):
+    # No model is pulled in this home: reaching the loader would give a different error.
+    assert_user_error(tandem("ask", question), fragment)
+
+
+def test_ask_without_a_pulled_model_names_the_pull_command():
+    assert_user_error(tandem("ask", "hello"), "tandem models pull")
+    assert_user_error(tandem("ask", "hello", "--model", "org/not-cached"), "hub is unreachable", "tandem models pull")
+
+
+def test_chat_switches_persona_and_reports_mistakes(tiny_model_dir):
+    script = "/persona executive\nhello there\n/persona pirate\n/instruction steps\n   \n/quit\n"
+    result = tandem("chat", "--model", str(tiny_model_dir), input=script)
+    assert result.returncode == 0, result.stderr
+    assert "persona: Executive brief" in result.stdout
+    assert "[executive] you>" in result.stdout
+    assert "bot> " in result.stdout
+    assert "unknown persona 'pirate'; valid ids:" in result.stdout
+    assert "instruction: Step by step" in result.stdout
+    assert "message is empty" in result.stdout
+
+
+def test_serve_refuses_a_public_bind_without_auth():
+    assert_user_error(tandem("serve", "--host", "0.0.0.0"), "--auth USER:PASSWORD")
+    assert_user_error(tandem("serve", "--auth", "nopassword"), "USER:PASSWORD")
+
+
+def test_models_list_and_pull_of_an_unknown_name():
+    listing = tandem("models", "list")
+    assert listing.returncode == 0 and "smollm2-135m-instruct\tnot pulled" in listing.stdout
+    assert json.loads(tandem("models", "list", "--json").stdout)[0]["pulled"] is False
+    assert_user_error(tandem("models", "pull", "gpt-17"), "unknown model 'gpt-17'")
