@@ -176,7 +176,9 @@ class Catalog:
 def load_catalog(extra_dirs: list[Path] | tuple = ()) -> Catalog:
     """Shipped personas, then each extra directory's; a later file with the same id replaces an earlier one.
 
-    A directory holds persona files (`*.yaml`) and, in `instructions/`, instruction files.
+    A directory holds persona files (`*.yaml`) and, in `instructions/`, instruction files. Broken
+    files are listed in `Catalog.errors` and skipped; having no persona or no instruction at all is
+    a PersonaError.
     """
     personas, instructions, errors = {}, {}, []
     for directory in [shipped_personas_dir(), *map(Path, extra_dirs)]:
@@ -185,8 +187,9 @@ def load_catalog(extra_dirs: list[Path] | tuple = ()) -> Catalog:
             continue
         _collect(sorted(directory.glob("*.yaml")), load_persona, personas, errors)
         _collect(sorted((directory / "instructions").glob("*.yaml")), load_instruction, instructions, errors)
-    if not personas or not instructions:
-        errors.append("no valid persona or no valid instruction found")
+    for kind, found in (("persona", personas), ("instruction", instructions)):
+        if not found:
+            raise PersonaError(f"no valid {kind} file found" + (f"; first problem: {errors[0]}" if errors else ""))
     return Catalog(personas, instructions, errors)
 
 
