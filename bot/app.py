@@ -67,18 +67,20 @@ def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: st
             persona = gr.Dropdown(persona_choices, value=catalog.default_persona, label="Persona (audience)")
             instruction = gr.Dropdown(instruction_choices, value=catalog.default_instruction, label="Instruction")
         session = gr.State(new_session())
-        chat = gr.Chatbot(label="Conversation", height=480)
+        # Ungrouped, so a "Persona switched" notice stands alone instead of inside the previous answer.
+        chat = gr.Chatbot(label="Conversation", height=480, group_consecutive_messages=False)
         with gr.Row():
             text = gr.Textbox(placeholder=f"Ask a question (up to {max_chars:,} characters)", show_label=False,
-                              scale=6, max_lines=8)
-            send = gr.Button("Send", variant="primary", scale=1)
-            stop = gr.Button("Stop", variant="stop", scale=1)
-            reset = gr.Button("Clear", scale=1)
+                              scale=1, max_lines=8, autofocus=True)
+            send = gr.Button("Send", variant="primary", scale=0, min_width=90)
+            stop = gr.Button("Stop", variant="stop", scale=0, min_width=90)
+            reset = gr.Button("Clear", scale=0, min_width=90)
         status = gr.Markdown()
         io = dict(fn=respond, inputs=[text, persona, instruction, session], outputs=[chat, session, text, status])
         sent = send.click(**io, api_name="respond")
         submitted = text.submit(**io, api_name=False)
         stop.click(None, cancels=[sent, submitted])
         reset.click(clear, outputs=[chat, session, status], api_name="clear")
+        chat.clear(clear, outputs=[chat, session, status], api_name=False)  # the chat's own trash icon
     app.queue(max_size=queue_size, default_concurrency_limit=1)
     return app
