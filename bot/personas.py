@@ -4,11 +4,11 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bot.errors import PersonaError
 from bot.paths import shipped_personas_dir
+from bot.yamlfiles import load_yaml_model
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -96,53 +96,11 @@ class Instruction(Strict):
 
 
 def load_persona(path: Path) -> Persona:
-    return _load(path, Persona)
+    return load_yaml_model(path, Persona, PersonaError)
 
 
 def load_instruction(path: Path) -> Instruction:
-    return _load(path, Instruction)
-
-
-def _load(path: Path, kind: type[BaseModel]):
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise PersonaError(f"{path}: cannot read: {error}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise PersonaError(f"{where}: invalid YAML: {getattr(error, 'problem', None) or error}") from None
-    if not isinstance(data, dict):
-        raise PersonaError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
-    try:
-        return kind.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        line = _line_of(yaml.compose(text), first["loc"])
-        where = f"{path}:{line}" if line else str(path)
-        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
-        more = f" (and {len(error.errors()) - 1} more)" if len(error.errors()) > 1 else ""
-        raise PersonaError(f"{where}: field '{field}': {message}{more}") from None
-
-
-def _line_of(node, loc) -> int | None:
-    """The 1-based line of the YAML node at `loc`, or of its nearest parent that exists."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == part), None)
-            if node is None:  # a missing field: point at the mapping that lacks it
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            return line
-        # For an unknown key the loc ends at the key itself; the value's line is the key's line.
-        line = node.start_mark.line + 1
-    return line
+    return load_yaml_model(path, Instruction, PersonaError)
 
 
 class Catalog:
