@@ -10,6 +10,7 @@
 import argparse
 import json
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from bot.errors import TandemError
@@ -70,6 +71,11 @@ def make_parser() -> argparse.ArgumentParser:
     listed = models.add_parser("list", help="embedded models and whether they are pulled")
     listed.add_argument("--json", action="store_true")
     listed.set_defaults(run=run_models_list)
+
+    # Commands from other packages (finetune's train/export/data, third-party plugins) register
+    # through this entry point, so bot never imports them by name.
+    for entry_point in entry_points(group="tandem.commands"):
+        entry_point.load()(commands)
     return parser
 
 
@@ -82,7 +88,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     from bot.chain import MAX_MESSAGE_CHARS
     from bot.models import DEFAULT_MODEL
 
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="embedded model name, Hugging Face id or directory")
+    parser.add_argument("--model", help=f"embedded model name, Hugging Face id or directory (default: {DEFAULT_MODEL}, "
+                                        "or the base model named by --adapter's metadata)")
     adapter = parser.add_mutually_exclusive_group()
     adapter.add_argument("--adapter", type=Path, help="LoRA adapter directory (default: the shipped one, if any)")
     adapter.add_argument("--no-adapter", action="store_true", help="the base model alone")
@@ -117,13 +124,14 @@ def _chat_model(args):
     from transformers.utils import logging as hf_logging
 
     from bot.chat_model import load_chat_model
-    from bot.models import DEFAULT_MODEL, default_adapter
+    from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
 
     hf_logging.disable_progress_bar()  # loading from the store takes about a second
     adapter = args.adapter
-    if adapter is None and not args.no_adapter and args.model == DEFAULT_MODEL:
+    if adapter is None and not args.no_adapter and args.model in (None, DEFAULT_MODEL):
         adapter = default_adapter()
-    return load_chat_model(args.model, adapter)
+    model = args.model or (adapter and adapter_base_model(adapter)) or DEFAULT_MODEL
+    return load_chat_model(model, adapter)
 
 
 def _check_choice(catalog, persona: str | None, instruction: str | None) -> tuple[str, str]:

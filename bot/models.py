@@ -209,6 +209,20 @@ def _attach_adapter(model, adapter: Path):
     return PeftModel.from_pretrained(model, adapter, is_trainable=False)
 
 
+ADAPTER_METADATA = "tandem-adapter.json"
+
+
+def adapter_base_model(adapter: str | Path) -> str | None:
+    """The base model an adapter was trained on, from the metadata training writes beside it."""
+    metadata = Path(adapter) / ADAPTER_METADATA
+    if not metadata.is_file():
+        return None
+    try:
+        return json.loads(metadata.read_text())["base_model"]
+    except (ValueError, KeyError):
+        raise ModelNotFoundError(f"{metadata} is not valid adapter metadata (no base_model)") from None
+
+
 def default_adapter() -> Path | None:
     """The adapter fine-tuned on the shipped sample domain, when one has been trained; else None."""
     adapter = shipped_adapter_dir()

@@ -1,0 +1,62 @@
+"""Training recipes: a typed model, YAML files that mirror it one to one, and command-line overrides."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.errors import TandemError
+from bot.models import DEFAULT_MODEL
+from bot.yamlfiles import load_yaml_model
+
+RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
+
+
+class RecipeError(TandemError):
+    """A recipe file or override that does not validate."""
+
+
+class Recipe(BaseModel):
+    """Everything that decides what a LoRA training run produces (with the data and the seed)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_model: str = Field(DEFAULT_MODEL, description="embedded model name, Hugging Face id or local directory")
+    lora_r: int = Field(8, gt=0, description="LoRA rank")
+    lora_alpha: int = Field(16, gt=0, description="LoRA scaling numerator (scale = alpha / r)")
+    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] | Literal["all-linear"] = Field("all-linear", description="modules that get LoRA")
+    learning_rate: float = Field(1e-3, gt=0)
+    lr_scheduler: Literal["linear", "cosine", "constant"] = "cosine"
+    warmup_ratio: float = Field(0.05, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    epochs: float = Field(6, gt=0)
+    batch_size: int = Field(8, gt=0)
+    grad_accum: int = Field(1, gt=0, description="gradient accumulation steps")
+    max_length: int = Field(256, gt=16, description="longest example in tokens; longer ones are reported and skipped")
+    validation_fraction: float = Field(0.1, ge=0, lt=1, description="held out for validation loss and early stopping")
+    eval_every: int = Field(20, gt=0, description="steps between validation runs (and checkpoints)")
+    early_stopping_patience: int = Field(3, ge=0, description="validation runs without improvement before stopping; 0: off")
+    bf16: Literal["auto", "on", "off"] = Field("auto", description="bf16 autocast; auto: on where the CPU has AVX-512 bf16 or a GPU")
+    seed: int = 0
+
+
+def load_recipe(name_or_path: str | Path = "default") -> Recipe:
+    """A shipped recipe by name (`finetune/recipes/NAME.yaml`) or a YAML file by path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = RECIPES_DIR / f"{name_or_path}.yaml"
+        if not path.is_file():
+            shipped = ", ".join(p.stem for p in sorted(RECIPES_DIR.glob("*.yaml")))
+            raise RecipeError(f"no recipe named {name_or_path!r}; shipped recipes: {shipped}")
+    return load_yaml_model(path, Recipe, RecipeError)
+
+
+def with_overrides(recipe: Recipe, overrides: dict) -> Recipe:
+    """The recipe with the given fields replaced (command-line flags), validated again."""
+    try:
+        return Recipe.model_validate({**recipe.model_dump(), **overrides})
+    except ValidationError as invalid:
+        first = invalid.errors()[0]
+        flag = "--" + str(first["loc"][0]).replace("_", "-")
+        raise RecipeError(f"{flag}: {first['msg']}") from None
