@@ -1,4 +1,5 @@
-# Two commands do all set-up: `make chat` (the main job) and `make test`. Both are idempotent:
+# Two commands do all set-up: `make chat` (the main job) and `make test`; `make finetune`
+# retrains the shipped adapter. Both are idempotent:
 # the virtualenv is rebuilt only when pyproject.toml or constraints.txt change, and the model
 # is pulled only when it is missing from the store.
 
@@ -9,13 +10,17 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: chat test model setup clean
+.PHONY: chat test finetune model setup clean
 
 chat: model
 	@$(BIN)/tandem serve
 
 test: model
 	@$(BIN)/python -m pytest -q
+
+# Reproduces the shipped adapter: the sample domain with the default recipe.
+finetune: model
+	@$(BIN)/tandem train --out adapters/default
 
 model: $(STAMP)
 	@$(BIN)/tandem models pull --quiet

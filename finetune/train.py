@@ -15,6 +15,7 @@ import json
 import os
 import resource
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +56,7 @@ def train(request: TrainRequest) -> Path:
     if long:
         _report(long, 0, len(tokenized))
         if request.strict:
-            raise DataError(f"{len(long)} example(s) longer than max_length {recipe.max_length} tokens (--strict)")
+            raise DataError(f"{long[0]} (--strict; {len(long)} such example(s))")
     examples = [example for example, _ in tokenized]
     by_example = dict(tokenized)
     train_set, validation_set = split(examples, recipe.validation_fraction, recipe.seed)
@@ -64,7 +65,7 @@ def train(request: TrainRequest) -> Path:
                             [by_example[e] for e in train_set], [by_example[e] for e in validation_set])
     checkpoint = last_complete_checkpoint(checkpoints_dir(request.out)) if request.resume else None
     if request.resume and checkpoint is None:
-        print("tandem: no complete checkpoint to resume from; starting from the beginning", flush=True)
+        print("tandem: no complete checkpoint to resume from; starting from the beginning", file=sys.stderr, flush=True)
     loss_before = None
     if validation_set and checkpoint is None:
         loss_before = trainer.evaluate()["eval_loss"]
@@ -83,7 +84,7 @@ def train(request: TrainRequest) -> Path:
         "wall_seconds": round(elapsed, 1),
         "train_tokens_per_second": round(tokens * (trainer.state.epoch or 0) / max(elapsed, 1e-9), 1),
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "bf16": trainer.args.bf16, "resumed_from": checkpoint.name if checkpoint else None,
+        "bf16": trainer.args.bf16, "world_size": trainer.args.world_size, "distributed_backend": _backend(), "resumed_from": checkpoint.name if checkpoint else None,
         "leaks": [leak.__dict__ for leak in leaks],
     }
     _save_adapter(trainer, loaded, recipe, request, data_hash(examples), metrics)
@@ -97,12 +98,12 @@ def _check_out(request: TrainRequest) -> None:
 
 def _report(problems: list[Problem], duplicates: int, kept: int) -> None:
     for problem in problems[:20]:
-        print(f"tandem: skipped {problem}", flush=True)
+        print(f"tandem: skipped {problem}", file=sys.stderr, flush=True)
     if len(problems) > 20:
-        print(f"tandem: ... and {len(problems) - 20} more problems", flush=True)
+        print(f"tandem: ... and {len(problems) - 20} more problems", file=sys.stderr, flush=True)
     if duplicates:
-        print(f"tandem: removed {duplicates} duplicate example(s)", flush=True)
-    print(f"tandem: {kept} examples", flush=True)
+        print(f"tandem: removed {duplicates} duplicate example(s)", file=sys.stderr, flush=True)
+    print(f"tandem: {kept} examples", file=sys.stderr, flush=True)
 
 
 def tokenize_examples(examples: list[Example], tokenizer, max_length: int):
@@ -137,9 +138,9 @@ def _leakage(train_set: list[Example], eval_paths: list[Path]):
     leaks = leakage_report(train_set, questions)
     if questions:
         print(f"tandem: leakage check: {len(leaks)} of {len(questions)} evaluation questions have cosine >= 0.9 "
-              "to a training question", flush=True)
+              "to a training question", file=sys.stderr, flush=True)
         for leak in leaks[:5]:
-            print(f"  {leak.cosine}: {leak.eval_question!r} ~ {leak.train_question!r}", flush=True)
+            print(f"  {leak.cosine}: {leak.eval_question!r} ~ {leak.train_question!r}", file=sys.stderr, flush=True)
     return leaks
 
 
@@ -207,6 +208,12 @@ def _make_trainer(model, tokenizer, recipe: Recipe, out: Path, train_rows: list[
                       eval_dataset=Dataset.from_list(validation_rows) if has_validation else None)
 
 
+def _backend() -> str | None:
+    import torch.distributed as dist
+
+    return dist.get_backend() if dist.is_available() and dist.is_initialized() else None
+
+
 def _best_eval_loss(trainer) -> float | None:
     losses = [entry["eval_loss"] for entry in trainer.state.log_history if "eval_loss" in entry]
     return min(losses) if losses else None
@@ -249,7 +256,7 @@ def _save_adapter(trainer, loaded, recipe: Recipe, request: TrainRequest, exampl
     shutil.rmtree(previous, ignore_errors=True)
     shutil.rmtree(checkpoints_dir(out), ignore_errors=True)
     print(f"tandem: adapter written to {out} (validation loss {metrics['validation_loss_before']} -> "
-          f"{metrics['validation_loss_after']}, {metrics['train_tokens_per_second']} train tokens/s)", flush=True)
+          f"{metrics['validation_loss_after']}, {metrics['train_tokens_per_second']} train tokens/s)", file=sys.stderr, flush=True)
 
 
 def base_model_hash(name: str) -> str:

@@ -161,3 +161,17 @@ def test_each_malformed_data_class_fails_strict_training_with_no_adapter(tiny_mo
     assert "Traceback" not in result.stderr
     assert f"{name}:" in result.stderr or "over-long" in result.stderr
     assert not out.exists() and not (tmp_path / "adapter.checkpoints").exists()
+
+
+def test_the_same_training_runs_under_accelerate_with_two_cpu_processes(tiny_model_dir, tmp_path):
+    data, out = write_qa(tmp_path / "train.jsonl", 32), tmp_path / "adapter"
+    accelerate = str(Path(sys.executable).parent / "accelerate")
+    # On a machine without GPUs, accelerate's --multi_gpu launcher is torchrun, and the Trainer uses gloo.
+    command = [accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+               "--dynamo_backend", "no", "-m", "bot.cli", *tiny_cli_args(tiny_model_dir, data, out, "--epochs", "1")[1:]]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["world_size"], metrics["distributed_backend"]) == (2, "gloo")
+    assert metrics["steps"] == 4, "29 training examples, batch 4 per process, 2 processes: 4 steps an epoch"
+    assert (out / "adapter_model.safetensors").is_file()
