@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.paths import PROJECT_ROOT
 
-SAMPLE_DOMAIN = PROJECT_ROOT / "data" / "brightpath-support"
+SAMPLE_DOMAIN = PROJECT_ROOT / "data" / "fernhollow-support"
 
 
 def register(commands) -> None:
