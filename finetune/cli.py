@@ -23,7 +23,8 @@ def register(commands) -> None:
     train.add_argument("--eval-data", action="append", type=Path, default=None, metavar="FILE",
                        help="evaluation set to check for leakage (default: eval.jsonl beside the first --data file)")
     train.add_argument("--recipe", default="default", help="recipe name (finetune/recipes/) or YAML path")
-    train.add_argument("--out", type=Path, help="adapter directory (default: $TANDEM_HOME/adapters/<data name>)")
+    train.add_argument("--out", type=Path, help="adapter directory (default: $TANDEM_HOME/adapters/NAME, NAME from "
+                                                "the first --data file, or its directory for a train.jsonl)")
     train.add_argument("--resume", action="store_true", help="continue from the last complete checkpoint")
     overrides = train.add_argument_group("recipe overrides (each replaces the recipe's field of the same name)")
     for name, info in Recipe.model_fields.items():
@@ -74,7 +75,8 @@ def run_train(args) -> int:
     if "target_modules" in overrides and overrides["target_modules"] != "all-linear":
         overrides["target_modules"] = overrides["target_modules"].split(",")
     recipe = with_overrides(load_recipe(args.recipe), overrides)
-    out = args.out or tandem_home() / "adapters" / data[0].parent.name
+    name = data[0].parent.name if data[0].stem == "train" else data[0].stem  # data/shop/train.jsonl -> shop
+    out = args.out or tandem_home() / "adapters" / name
     train(TrainRequest(data=data, out=out, recipe=recipe, format=args.format, columns=_columns(args),
                        strict=args.strict, resume=args.resume, eval_data=eval_data))
     return 0

@@ -17,26 +17,29 @@ class RecipeError(TandemError):
 
 
 class Recipe(BaseModel):
-    """Everything that decides what a LoRA training run produces (with the data and the seed)."""
+    """Everything that decides what a LoRA training run produces (with the data and the seed).
+
+    The defaults are those of `recipes/default.yaml`, which trains the shipped adapter.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     base_model: str = Field(DEFAULT_MODEL, description="embedded model name, Hugging Face id or local directory")
     lora_r: int = Field(8, gt=0, description="LoRA rank")
     lora_alpha: int = Field(16, gt=0, description="LoRA scaling numerator (scale = alpha / r)")
-    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    lora_dropout: float = Field(0.0, ge=0, lt=1)
     target_modules: list[str] | Literal["all-linear"] = Field("all-linear", description="modules that get LoRA")
-    learning_rate: float = Field(1e-3, gt=0)
+    learning_rate: float = Field(2e-3, gt=0)
     lr_scheduler: Literal["linear", "cosine", "constant"] = "cosine"
     warmup_ratio: float = Field(0.05, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
-    epochs: float = Field(6, gt=0)
-    batch_size: int = Field(8, gt=0)
+    epochs: float = Field(8, gt=0)
+    batch_size: int = Field(16, gt=0)
     grad_accum: int = Field(1, gt=0, description="gradient accumulation steps")
     max_length: int = Field(256, gt=16, description="longest example in tokens; longer ones are reported and skipped")
     validation_fraction: float = Field(0.1, ge=0, lt=1, description="held out for validation loss and early stopping")
-    eval_every: int = Field(20, gt=0, description="steps between validation runs (and checkpoints)")
-    early_stopping_patience: int = Field(3, ge=0, description="validation runs without improvement before stopping; 0: off")
+    eval_every: int = Field(25, gt=0, description="steps between validation runs (and checkpoints)")
+    early_stopping_patience: int = Field(0, ge=0, description="validation runs without improvement before stopping; 0: off")
     bf16: Literal["auto", "on", "off"] = Field("auto", description="bf16 autocast; auto: on where the CPU has AVX-512 bf16 or a GPU")
     seed: int = 0
 

@@ -72,13 +72,15 @@ def train(request: TrainRequest) -> Path:
     started = time.monotonic()
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     elapsed = time.monotonic() - started
+    # The loss of the weights being saved: the last step's, or the best one's under early stopping.
+    loss_after = trainer.evaluate()["eval_loss"] if validation_set else None
     if not trainer.is_world_process_zero():
         return request.out
     tokens = sum(len(by_example[e]["input_ids"]) for e in train_set)
     metrics = {
         "train_examples": len(train_set), "validation_examples": len(validation_set),
         "skipped_problems": len(data.problems) + len(long), "duplicates_removed": data.duplicates,
-        "validation_loss_before": loss_before, "validation_loss_after": _best_eval_loss(trainer),
+        "validation_loss_before": loss_before, "validation_loss_after": loss_after,
         "final_train_loss": result.training_loss, "steps": trainer.state.global_step,
         "epochs_completed": round(trainer.state.epoch or 0, 3), "stopped_early": _stopped_early(trainer),
         "wall_seconds": round(elapsed, 1),
@@ -86,6 +88,8 @@ def train(request: TrainRequest) -> Path:
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "bf16": trainer.args.bf16, "world_size": trainer.args.world_size, "distributed_backend": _backend(), "resumed_from": checkpoint.name if checkpoint else None,
         "leaks": [leak.__dict__ for leak in leaks],
+        "history": [{k: v for k, v in entry.items() if k in ("step", "epoch", "loss", "eval_loss")}
+                    for entry in trainer.state.log_history if "loss" in entry or "eval_loss" in entry],
     }
     _save_adapter(trainer, loaded, recipe, request, data_hash(examples), metrics)
     return request.out
@@ -186,6 +190,7 @@ def _make_trainer(model, tokenizer, recipe: Recipe, out: Path, train_rows: list[
                     os.fsync(f.fileno())
 
     has_validation = bool(validation_rows)
+    early_stopping = has_validation and recipe.early_stopping_patience > 0
     config = SFTConfig(
         output_dir=str(checkpoints_dir(out)), num_train_epochs=recipe.epochs,
         per_device_train_batch_size=recipe.batch_size, per_device_eval_batch_size=recipe.batch_size,
@@ -193,15 +198,18 @@ def _make_trainer(model, tokenizer, recipe: Recipe, out: Path, train_rows: list[
         lr_scheduler_type=recipe.lr_scheduler, warmup_steps=recipe.warmup_ratio, weight_decay=recipe.weight_decay,
         logging_steps=max(1, recipe.eval_every // 4), eval_strategy="steps" if has_validation else "no",
         eval_steps=recipe.eval_every, save_strategy="steps", save_steps=recipe.eval_every, save_total_limit=2,
-        load_best_model_at_end=has_validation, metric_for_best_model="eval_loss", greater_is_better=False,
+        load_best_model_at_end=early_stopping, metric_for_best_model="eval_loss", greater_is_better=False,
         bf16=use_bf16(recipe.bf16), use_cpu=not torch.cuda.is_available(), seed=recipe.seed, data_seed=recipe.seed,
         max_length=recipe.max_length, completion_only_loss=True, packing=False, report_to=[],
         dataloader_num_workers=0, disable_tqdm=False, dataset_num_proc=None,
+        # TRL turns gradient checkpointing on by default; a 135M model fits in memory many times over,
+        # and recomputing activations cost a third of the training speed here.
+        gradient_checkpointing=False,
     )
     lora = LoraConfig(task_type="CAUSAL_LM", r=recipe.lora_r, lora_alpha=recipe.lora_alpha,
                       lora_dropout=recipe.lora_dropout, target_modules=recipe.target_modules)
     callbacks = [MarkCheckpointComplete()]
-    if has_validation and recipe.early_stopping_patience:
+    if early_stopping:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=recipe.early_stopping_patience))
     return SFTTrainer(model=model, args=config, processing_class=tokenizer, peft_config=lora, callbacks=callbacks,
                       train_dataset=Dataset.from_list(train_rows),
@@ -214,11 +222,6 @@ def _backend() -> str | None:
     return dist.get_backend() if dist.is_available() and dist.is_initialized() else None
 
 
-def _best_eval_loss(trainer) -> float | None:
-    losses = [entry["eval_loss"] for entry in trainer.state.log_history if "eval_loss" in entry]
-    return min(losses) if losses else None
-
-
 def _stopped_early(trainer) -> bool:
     return trainer.state.global_step < trainer.state.max_steps
 
@@ -228,6 +231,9 @@ def _save_adapter(trainer, loaded, recipe: Recipe, request: TrainRequest, exampl
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.with_name(f".{out.name}.tmp-{int(time.time())}")
     shutil.rmtree(staging, ignore_errors=True)
+    # Record the base model as the user named it, not as a path on this machine.
+    for config in trainer.model.peft_config.values():
+        config.base_model_name_or_path = recipe.base_model
     trainer.model.save_pretrained(staging, safe_serialization=True)
     metadata = {
         "base_model": recipe.base_model,
@@ -245,7 +251,7 @@ def _save_adapter(trainer, loaded, recipe: Recipe, request: TrainRequest, exampl
         "final_train_loss": metrics["final_train_loss"],
     }
     (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    plot_losses(trainer.state.log_history, staging / "loss.png")
+    plot_losses(metrics["history"], staging / "loss.png", metrics["validation_loss_before"])
     # Written last: its presence marks a complete adapter directory.
     (staging / ADAPTER_METADATA).write_text(json.dumps(metadata, indent=2) + "\n")
     previous = out.with_name(f".{out.name}.previous")
@@ -275,7 +281,8 @@ def base_model_hash(name: str) -> str:
     return digest.hexdigest()
 
 
-def plot_losses(log_history: list[dict], path: Path) -> None:
+def plot_losses(log_history: list[dict], path: Path, validation_before: float | None = None) -> None:
+    """Training and validation loss by step; the validation loss before training is drawn at step 0."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -283,6 +290,8 @@ def plot_losses(log_history: list[dict], path: Path) -> None:
 
     train = [(e["step"], e["loss"]) for e in log_history if "loss" in e]
     validation = [(e["step"], e["eval_loss"]) for e in log_history if "eval_loss" in e]
+    if validation_before is not None:
+        validation.insert(0, (0, validation_before))
     figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
     if train:
         axes.plot(*zip(*train), label="training loss", color="#1f77b4")
@@ -290,7 +299,9 @@ def plot_losses(log_history: list[dict], path: Path) -> None:
         axes.plot(*zip(*validation), label="validation loss", color="#d62728", marker="o")
     axes.set_xlabel("step")
     axes.set_ylabel("loss (answer tokens)")
-    axes.set_title("LoRA fine-tuning")
+    best = min((loss for _, loss in validation), default=None)
+    axes.set_title("LoRA fine-tuning" + (f": best validation loss {best:.2f}" if best is not None else "")
+                   + (f" (from {validation_before:.2f})" if validation_before is not None else ""))
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()

@@ -175,3 +175,21 @@ def test_the_same_training_runs_under_accelerate_with_two_cpu_processes(tiny_mod
     assert (metrics["world_size"], metrics["distributed_backend"]) == (2, "gloo")
     assert metrics["steps"] == 4, "29 training examples, batch 4 per process, 2 processes: 4 steps an epoch"
     assert (out / "adapter_model.safetensors").is_file()
+
+
+def test_the_default_recipe_file_mirrors_the_recipe_defaults():
+    from finetune.recipe import Recipe
+
+    assert load_recipe("default") == Recipe()
+
+
+def test_recipe_files_and_overrides_are_validated(tmp_path):
+    from finetune.recipe import RecipeError
+
+    (tmp_path / "r.yaml").write_text("epochs: 2\nlearning_rat: 0.1\n")
+    with pytest.raises(RecipeError, match="r.yaml:2: field 'learning_rat': unknown field"):
+        load_recipe(tmp_path / "r.yaml")
+    with pytest.raises(RecipeError, match="--epochs: Input should be greater than 0"):
+        with_overrides(load_recipe(), {"epochs": 0})
+    with pytest.raises(RecipeError, match="shipped recipes: default"):
+        load_recipe("nope")
