@@ -58,11 +58,11 @@ def train(request: TrainRequest) -> Path:
         if request.strict:
             raise DataError(f"{long[0]} (--strict; {len(long)} such example(s))")
     examples = [example for example, _ in tokenized]
-    by_example = dict(tokenized)
+    rows = {id(example): row for example, row in tokenized}  # by identity: an Example with history has dicts
     train_set, validation_set = split(examples, recipe.validation_fraction, recipe.seed)
     leaks = _leakage(train_set, request.eval_data)
     trainer = _make_trainer(loaded.model, tokenizer, recipe, request.out,
-                            [by_example[e] for e in train_set], [by_example[e] for e in validation_set])
+                            [rows[id(e)] for e in train_set], [rows[id(e)] for e in validation_set])
     checkpoint = last_complete_checkpoint(checkpoints_dir(request.out)) if request.resume else None
     if request.resume and checkpoint is None:
         print("tandem: no complete checkpoint to resume from; starting from the beginning", file=sys.stderr, flush=True)
@@ -76,7 +76,7 @@ def train(request: TrainRequest) -> Path:
     loss_after = trainer.evaluate()["eval_loss"] if validation_set else None
     if not trainer.is_world_process_zero():
         return request.out
-    tokens = sum(len(by_example[e]["input_ids"]) for e in train_set)
+    tokens = sum(len(rows[id(e)]["input_ids"]) for e in train_set)
     metrics = {
         "train_examples": len(train_set), "validation_examples": len(validation_set),
         "skipped_problems": len(data.problems) + len(long), "duplicates_removed": data.duplicates,

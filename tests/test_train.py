@@ -88,6 +88,17 @@ def test_loss_is_on_the_answer_tokens_only(tiny_chat_model):
     assert "over-long example" in long[0].message
 
 
+def test_multi_turn_chat_data_trains(tiny_model_dir, tmp_path):
+    turns = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}]
+    with open(tmp_path / "chat.jsonl", "w") as f:
+        for i in range(12):
+            f.write(json.dumps({"messages": [*turns, {"role": "user", "content": f"Fact {i}?"},
+                                             {"role": "assistant", "content": f"It is {i}."}]}) + "\n")
+    out = train(TrainRequest(data=[tmp_path / "chat.jsonl"], out=tmp_path / "adapter",
+                             recipe=tiny_recipe(tiny_model_dir, epochs=1)))
+    assert json.loads((out / "metrics.json").read_text())["train_examples"] == 11
+
+
 def test_training_is_deterministic_for_a_seed(tiny_model_dir, tmp_path, trained):
     from safetensors.torch import load_file
 
