@@ -1,5 +1,7 @@
 """Persona and instruction files: YAML validated into typed models, with errors naming file, field and line."""
 
+import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Annotated
@@ -85,6 +87,10 @@ class Persona(Strict):
     def label(self) -> str:
         return f"{self.title} — for {self.audience}"
 
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self)
+
 
 class Instruction(Strict):
     """What to do with the question (answer directly, step by step, summarise...), chosen independently."""
@@ -93,6 +99,17 @@ class Instruction(Strict):
     title: Text
     description: Text
     prompt: Text
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self)
+
+
+def content_hash(item: BaseModel) -> str:
+    """12 hex digits of sha256 over the parsed file: any edit that changes what the model is told or judged
+    on gives a new hash (comments and layout do not), so reports and logs can tell persona versions apart."""
+    canonical = json.dumps(item.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
 def load_persona(path: Path) -> Persona:

@@ -40,6 +40,9 @@ class Recipe(BaseModel):
     validation_fraction: float = Field(0.1, ge=0, lt=1, description="held out for validation loss and early stopping")
     eval_every: int = Field(25, gt=0, description="steps between validation runs (and checkpoints)")
     early_stopping_patience: int = Field(0, ge=0, description="validation runs without improvement before stopping; 0: off")
+    system_prompts: Literal["none", "personas"] = Field(
+        "personas", description="none: train with no system prompt; personas: about half the examples under a "
+                                "persona's system prompt (one whose style rules the answer already follows)")
     bf16: Literal["auto", "on", "off"] = Field("auto", description="bf16 autocast; auto: on where the CPU has AVX-512 bf16 or a GPU")
     seed: int = 0
 

@@ -13,6 +13,7 @@ marked complete only after every file of it is written, so `--resume` never load
 import hashlib
 import json
 import os
+import random
 import resource
 import shutil
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from bot.errors import TandemError
 from bot.models import ADAPTER_METADATA, MANIFEST, load_model, resolve_model
+from bot.personas import Persona, load_catalog
 from bot.prompts import apply_template, render_messages
 from finetune.data import CsvColumns, DataError, Example, Problem, data_hash, leakage_report, load_examples, split
 from finetune.recipe import Recipe
@@ -52,7 +54,8 @@ def train(request: TrainRequest) -> Path:
     _report(data.problems, data.duplicates, len(data.examples))
     loaded = load_model(recipe.base_model)
     tokenizer = loaded.tokenizer
-    tokenized, long = tokenize_examples(data.examples, tokenizer, recipe.max_length)
+    personas = training_personas(recipe)
+    tokenized, long = tokenize_examples(data.examples, tokenizer, recipe.max_length, personas, recipe.seed)
     if long:
         _report(long, 0, len(tokenized))
         if request.strict:
@@ -110,29 +113,59 @@ def _report(problems: list[Problem], duplicates: int, kept: int) -> None:
     print(f"tandem: {kept} examples", file=sys.stderr, flush=True)
 
 
-def tokenize_examples(examples: list[Example], tokenizer, max_length: int):
+def training_personas(recipe: Recipe) -> list[Persona]:
+    """The personas whose system prompts training may put above an example (none for `system_prompts: none`)."""
+    if recipe.system_prompts == "none":
+        return []
+    return list(load_catalog().personas.values())
+
+
+def system_persona(example: Example, personas: list[Persona], rng: random.Random) -> Persona | None:
+    """No system prompt for about half the examples; otherwise a persona whose style rules the answer follows.
+
+    Seeing the same facts with and without persona prompts teaches the model that a persona changes
+    how it answers, not what it knows. A persona the answer would break (too long for it, missing its
+    required phrase) is never used, so training cannot teach the model to ignore a persona's rules.
+    """
+    fitting = [p for p in personas if not p.style.violations(example.answer)]
+    if not fitting or rng.random() < 0.5:
+        return None
+    return rng.choice(fitting)
+
+
+def tokenize_examples(examples: list[Example], tokenizer, max_length: int, personas: list[Persona] = (),
+                      seed: int = 0):
     """(example, {"input_ids", "completion_mask"}) pairs, and a Problem for each one over max_length.
 
-    The prompt is rendered exactly as the chain renders it at serving time (no persona: the persona
-    layer stays free to steer tone), and the answer is the assistant turn the chat template closes.
+    The prompt is rendered exactly as the chain renders it at serving time, under no system prompt or
+    a persona's (see `system_persona`), and the answer is the assistant turn the chat template closes.
     """
+    rng = random.Random(seed)
     pairs, long = [], []
     for example in examples:
-        messages = render_messages(None, None, example.question, list(example.history))
-        prompt = apply_template(tokenizer, messages, add_generation_prompt=True)
-        full = apply_template(tokenizer, [*messages, {"role": "assistant", "content": example.answer}],
-                              add_generation_prompt=False).rstrip()
-        if not full.startswith(prompt):
-            raise TandemError("the chat template renders a prompt that is not a prefix of the full conversation; "
-                              "this model's template cannot be trained on answer tokens only")
-        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        completion_ids = tokenizer(full[len(prompt):], add_special_tokens=False)["input_ids"]
-        ids = prompt_ids + completion_ids
-        if len(ids) > max_length:
-            long.append(Problem(example.source, f"over-long example: {len(ids)} tokens > max_length {max_length}"))
+        persona = system_persona(example, list(personas), rng)
+        row = _tokenize(example, persona, tokenizer)
+        if persona is not None and len(row["input_ids"]) > max_length:
+            row = _tokenize(example, None, tokenizer)  # the persona prompt must never cost an example
+        if len(row["input_ids"]) > max_length:
+            long.append(Problem(example.source,
+                                f"over-long example: {len(row['input_ids'])} tokens > max_length {max_length}"))
             continue
-        pairs.append((example, {"input_ids": ids, "completion_mask": [0] * len(prompt_ids) + [1] * len(completion_ids)}))
+        pairs.append((example, row))
     return pairs, long
+
+
+def _tokenize(example: Example, persona: Persona | None, tokenizer) -> dict:
+    messages = render_messages(persona, None, example.question, list(example.history), with_examples=False)
+    prompt = apply_template(tokenizer, messages, add_generation_prompt=True)
+    full = apply_template(tokenizer, [*messages, {"role": "assistant", "content": example.answer}],
+                          add_generation_prompt=False).rstrip()
+    if not full.startswith(prompt):
+        raise TandemError("the chat template renders a prompt that is not a prefix of the full conversation; "
+                          "this model's template cannot be trained on answer tokens only")
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    completion_ids = tokenizer(full[len(prompt):], add_special_tokens=False)["input_ids"]
+    return {"input_ids": prompt_ids + completion_ids, "completion_mask": [0] * len(prompt_ids) + [1] * len(completion_ids)}
 
 
 def _leakage(train_set: list[Example], eval_paths: list[Path]):
@@ -202,6 +235,9 @@ def _make_trainer(model, tokenizer, recipe: Recipe, out: Path, train_rows: list[
         bf16=use_bf16(recipe.bf16), use_cpu=not torch.cuda.is_available(), seed=recipe.seed, data_seed=recipe.seed,
         max_length=recipe.max_length, completion_only_loss=True, packing=False, report_to=[],
         dataloader_num_workers=0, disable_tqdm=False, dataset_num_proc=None,
+        # Batches of similar lengths: examples with and without a system prompt differ by ~100 tokens,
+        # and padding every batch to its longest member wasted a third of the compute.
+        train_sampling_strategy="group_by_length",
         # TRL turns gradient checkpointing on by default; a 135M model fits in memory many times over,
         # and recomputing activations cost a third of the training speed here.
         gradient_checkpointing=False,
@@ -242,7 +278,10 @@ def _save_adapter(trainer, loaded, recipe: Recipe, request: TrainRequest, exampl
         "data": [str(p) for p in request.data],
         "data_hash": examples_hash,
         "prompt_format": {
-            "renderer": "bot.prompts.render_messages(persona=None, instruction=None) + the tokenizer's chat template",
+            "renderer": "bot.prompts.render_messages(persona, instruction=None, with_examples=False) + the tokenizer's "
+                        "chat template; persona: none, or for about half the examples one of "
+                        + (", ".join(p.id for p in training_personas(recipe)) or "none"),
+            "persona_hashes": {p.id: p.content_hash for p in training_personas(recipe)},
             "chat_template_sha256": hashlib.sha256((loaded.tokenizer.chat_template or "").encode()).hexdigest(),
         },
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
