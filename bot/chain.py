@@ -6,15 +6,19 @@ chooses its own:
     {"question": "How do I get a refund?",        # required
      "persona": "support",                        # optional, default: the catalog's first persona
      "instruction": "steps",                      # optional, default: "direct"
-     "history": [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}]}
+     "history": [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}],
+     "retrieval": True}                           # optional; only with a retriever, on by default there
 
-Output is the answer as a string (streamed token by token with `.stream`).
+Output is the answer as a string (streamed token by token with `.stream`). With a `retriever` (any
+LangChain retriever; `bot.retrieval.load_knowledge` builds one over a domain's knowledge files), the
+top passages for the question are put into the system prompt unless the input says "retrieval": False.
 """
 
 from langchain_core.chat_history import InMemoryChatMessageHistory
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, convert_to_messages
 from langchain_core.output_parsers import StrOutputParser
+from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.runnables.history import RunnableWithMessageHistory
 
@@ -37,11 +41,12 @@ def check_question(question, max_chars: int = MAX_MESSAGE_CHARS) -> str:
 
 
 def build_chain(chat_model: BaseChatModel | None = None, catalog: Catalog | None = None,
-                max_chars: int = MAX_MESSAGE_CHARS) -> Runnable:
+                max_chars: int = MAX_MESSAGE_CHARS, retriever: BaseRetriever | None = None) -> Runnable:
     """A Runnable from the input dict above to the answer text.
 
     With no arguments it loads the default model (with the shipped adapter when one exists) and the
-    shipped personas; pass a `chat_model` (any LangChain chat model) or a `catalog` to choose others.
+    shipped personas; pass a `chat_model` (any LangChain chat model) or a `catalog` to choose others,
+    and a `retriever` to ground answers in passages it finds.
     """
     if chat_model is None:
         from bot.chat_model import load_chat_model
@@ -56,7 +61,10 @@ def build_chain(chat_model: BaseChatModel | None = None, catalog: Catalog | None
         persona = catalog.persona(inputs.get("persona") or catalog.default_persona)
         instruction = catalog.instruction(inputs.get("instruction") or catalog.default_instruction)
         history = [_as_dict(m) for m in convert_to_messages(inputs.get("history") or [])]
-        messages = convert_to_messages(render_messages(persona, instruction, question, history))
+        passages = []
+        if retriever is not None and inputs.get("retrieval", True):
+            passages = [document.page_content for document in retriever.invoke(question)]
+        messages = convert_to_messages(render_messages(persona, instruction, question, history, passages=passages))
         return RunnableLambda(lambda _: messages, name="render_messages") | chat_model.bind(
             **persona.generation.as_kwargs())
 

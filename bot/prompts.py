@@ -13,10 +13,14 @@ MAX_HISTORY_MESSAGES = 12
 
 
 def render_messages(persona: Persona | None, instruction: Instruction | None, question: str,
-                    history: list[dict] = (), with_examples: bool = True) -> list[dict]:
-    """Chat messages ({"role", "content"}) for one request; `persona=None` means no system prompt."""
+                    history: list[dict] = (), with_examples: bool = True, passages: list[str] = ()) -> list[dict]:
+    """Chat messages ({"role", "content"}) for one request.
+
+    `persona=None` and no instruction or passages means no system prompt; `passages` (retrieval
+    grounding) go into the system prompt, numbered, after the persona and the instruction.
+    """
     messages = []
-    system = _system_prompt(persona, instruction)
+    system = _system_prompt(persona, instruction, passages)
     if system:
         messages.append({"role": "system", "content": system})
     if persona is not None and with_examples:
@@ -29,7 +33,7 @@ def render_messages(persona: Persona | None, instruction: Instruction | None, qu
     return messages
 
 
-def _system_prompt(persona: Persona | None, instruction: Instruction | None) -> str:
+def _system_prompt(persona: Persona | None, instruction: Instruction | None, passages: list[str] = ()) -> str:
     parts = []
     if persona is not None:
         parts.append(persona.system_prompt)
@@ -38,6 +42,10 @@ def _system_prompt(persona: Persona | None, instruction: Instruction | None) -> 
             parts.append(rules)
     if instruction is not None:
         parts.append(f"Task: {instruction.prompt}")
+    if passages:
+        numbered = "\n\n".join(f"[{i}] {text}" for i, text in enumerate(passages, start=1))
+        parts.append("Reference passages from the knowledge base. Answer from them when they cover the "
+                     f"question; do not invent details they do not give.\n\n{numbered}")
     return "\n\n".join(parts)
 
 

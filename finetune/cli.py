@@ -1,11 +1,17 @@
-"""`tandem train`, `tandem export` and `tandem data check`: registered into the `tandem` command as a plugin.
+"""`tandem train`, `tandem export`, `tandem eval` and `tandem data check`: registered into the `tandem` command as a plugin.
 
 `bot` never imports `finetune`; `bot.cli` finds these commands through the `tandem.commands`
 entry point declared in pyproject.toml, the same hook any third-party package can use.
 """
 
 import argparse
+import json
+import sys
 from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.errors import TandemError
 
 from bot.paths import PROJECT_ROOT
 
@@ -38,6 +44,39 @@ def register(commands) -> None:
     export.add_argument("--adapter", type=Path, required=True)
     export.add_argument("--out", type=Path, required=True)
     export.set_defaults(run=run_export)
+
+    evaluate = commands.add_parser(
+        "eval", help="measure fine-tuning against prompting: the model × prompt matrix and its report",
+        description="Answer a held-out evaluation set with the base model and each adapter, under no system "
+                    "prompt, each persona, persona + few-shot examples and persona + retrieval; score every answer "
+                    "and write reports/<timestamp>/report.html. Flags override the --config file's fields.")
+    evaluate.add_argument("--config", type=Path, help="YAML file with any of the fields below")
+    evaluate.add_argument("--data", action="append", type=Path, metavar="FILE",
+                          help="evaluation set (repeatable; default: the sample domain's eval.jsonl)")
+    _add_data_options(evaluate, FORMATS)
+    evaluate.add_argument("--key-facts-col", help="CSV column with key facts separated by ';'")
+    evaluate.add_argument("--group-col", help="CSV column naming the paraphrase group of a question")
+    evaluate.add_argument("--knowledge", type=Path, metavar="DIR", help="knowledge files for the retrieval cells "
+                                                                         "(default: knowledge/ beside the data)")
+    evaluate.add_argument("--base-model", help="base model (default: the first adapter's base)")
+    evaluate.add_argument("--adapter", action="append", type=Path, dest="adapters", metavar="DIR",
+                          help="adapter to evaluate against the base model (repeatable; default: the shipped one)")
+    evaluate.add_argument("--no-adapter", action="store_true", help="evaluate the base model only")
+    evaluate.add_argument("--personas", help="comma-separated persona ids; the first leads the few-shot and "
+                                             "retrieval cells (default: support,plain)")
+    evaluate.add_argument("--prompts", help="comma-separated prompt variants out of none,persona,few-shot,retrieval")
+    evaluate.add_argument("--limit", type=int, help="evaluate at most N questions (a quick run)")
+    evaluate.add_argument("--batch-size", type=int)
+    evaluate.add_argument("--max-new-tokens", type=int)
+    evaluate.add_argument("--out", type=Path, help="reports directory (default: reports/)")
+    evaluate.add_argument("--compare", nargs=2, type=Path, metavar=("OLD", "NEW"),
+                          help="compare two report directories instead of running the matrix")
+    evaluate.add_argument("--gate", action="store_true", help="with --compare: exit 1 on any regression")
+    evaluate.add_argument("--max-recall-drop", type=float, default=2.0, metavar="POINTS",
+                          help="a cell's key-fact recall may fall this much before it is a regression (default 2)")
+    evaluate.add_argument("--max-adherence-drop", type=float, default=5.0, metavar="POINTS",
+                          help="a cell's persona adherence may fall this much before it is a regression (default 5)")
+    evaluate.set_defaults(run=run_eval)
 
     data = commands.add_parser("data", help="training data tools").add_subparsers(required=True, metavar="ACTION")
     check = data.add_parser("check", help="validate data files and report every problem with file:line")
@@ -80,6 +119,60 @@ def run_train(args) -> int:
     train(TrainRequest(data=data, out=out, recipe=recipe, format=args.format, columns=_columns(args),
                        strict=args.strict, resume=args.resume, eval_data=eval_data))
     return 0
+
+
+def run_eval(args) -> int:
+    from finetune.evaluate import EvalConfig, load_eval_config, run_eval as run_matrix
+    from finetune.data import CsvColumns
+
+    if args.compare:
+        return run_compare(args)
+    if args.gate:
+        raise TandemError("--gate needs --compare OLD NEW")
+    config = load_eval_config(args.config) if args.config else EvalConfig()
+    fields = {"data": args.data, "knowledge": args.knowledge, "base_model": args.base_model,
+              "adapters": [] if args.no_adapter else args.adapters, "limit": args.limit,
+              "batch_size": args.batch_size, "max_new_tokens": args.max_new_tokens, "out": args.out,
+              "personas": args.personas.split(",") if args.personas else None,
+              "prompts": args.prompts.split(",") if args.prompts else None}
+    try:
+        config = EvalConfig.model_validate({**config.model_dump(), **{k: v for k, v in fields.items() if v is not None}})
+    except ValidationError as invalid:
+        first = invalid.errors()[0]
+        raise TandemError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
+    columns = CsvColumns(args.question_col, args.answer_col, args.category_col, args.key_facts_col, args.group_col)
+    out = run_matrix(config, columns=columns, data_format=args.format)
+    summary = json.loads((out / "summary.json").read_text())
+    for sentence in summary["verdict"]:
+        print(sentence)
+    print(f"Report: {out / 'report.html'} (and report.md, results.jsonl)")
+    return 0
+
+
+def run_compare(args) -> int:
+    from finetune.report import compare, write_comparison
+
+    old, new = args.compare
+    result = compare(old, new, args.max_recall_drop, args.max_adherence_drop)
+    for row in result["cells"]:
+        recall, adherence = row["deltas"]["key_fact_recall"], row["deltas"]["adherence"]
+        parts = [f"recall {_delta(recall)}"] + ([f"adherence {_delta(adherence)}"] if adherence["new"] is not None else [])
+        print(f"{row['cell']}: " + ", ".join(parts))
+    for change in result["changed_inputs"]:
+        print(f"changed: {change}")
+    for regression in result["regressions"]:
+        print(f"REGRESSION {regression}")
+    print(f"Comparison: {write_comparison(result, new)}")
+    if args.gate and result["regressions"]:
+        print(f"tandem: gate failed: {len(result['regressions'])} regression(s)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _delta(entry: dict) -> str:
+    if entry["delta"] is None:
+        return "–"
+    return f"{entry['old']:g} → {entry['new']:g} ({entry['delta']:+g})"
 
 
 def run_export(args) -> int:

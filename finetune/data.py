@@ -11,7 +11,7 @@ import io
 import json
 import random
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from bot.errors import TandemError
@@ -32,6 +32,10 @@ class Example:
     """Earlier turns as ({"role", "content"}, ...), from multi-turn chat or sharegpt records."""
     source: str = ""
     """file:line, for messages about this example."""
+    key_facts: tuple = ()
+    """Evaluation only: short strings a correct answer must state ("$149.95", "30 days")."""
+    group: str | None = None
+    """Evaluation only: questions sharing a group (`group` or `fact_id` field) are paraphrases of each other."""
 
 
 @dataclass
@@ -55,6 +59,9 @@ class CsvColumns:
     question: str = "question"
     answer: str = "answer"
     category: str | None = None
+    key_facts: str | None = None
+    """Evaluation sets: a column of key facts separated by semicolons."""
+    group: str | None = None
 
 
 def load_examples(paths: list[Path], fmt: str | None = None, columns: CsvColumns = CsvColumns(),
@@ -208,7 +215,23 @@ def _parse_sharegpt(record: dict, where: str) -> Example:
     return _parse_turns(record.get("conversations"), "conversations", "from", "value", roles, record, where)
 
 
-PARSERS = {"qa": _parse_qa, "alpaca": _parse_alpaca, "chat": _parse_chat, "sharegpt": _parse_sharegpt}
+def _with_eval_fields(parse):
+    """The parser, also reading the optional evaluation fields `key_facts` and `group` (or `fact_id`)."""
+    def parse_record(record: dict, where: str) -> Example:
+        example = parse(record, where)
+        facts = record.get("key_facts", [])
+        if not isinstance(facts, list) or not all(isinstance(f, str) and f.strip() for f in facts):
+            raise _RecordError("field 'key_facts' must be a list of non-empty strings")
+        group = record.get("group", record.get("fact_id"))
+        if group is not None and not isinstance(group, (str, int)):
+            raise _RecordError("field 'group' must be a string")
+        return replace(example, key_facts=tuple(f.strip() for f in facts),
+                       group=None if group is None else str(group))
+    return parse_record
+
+
+PARSERS = {name: _with_eval_fields(parse) for name, parse in
+           {"qa": _parse_qa, "alpaca": _parse_alpaca, "chat": _parse_chat, "sharegpt": _parse_sharegpt}.items()}
 
 
 def _read_csv(path: Path, raw: bytes, columns: CsvColumns) -> tuple[list[Example], list[Problem]]:
@@ -223,8 +246,10 @@ def _read_csv(path: Path, raw: bytes, columns: CsvColumns) -> tuple[list[Example
     if not header:
         raise DataError(f"{path}: empty CSV file")
     wanted = {"--question-col": columns.question, "--answer-col": columns.answer}
-    if columns.category:
-        wanted["--category-col"] = columns.category
+    for flag, name in (("--category-col", columns.category), ("--key-facts-col", columns.key_facts),
+                       ("--group-col", columns.group)):
+        if name:
+            wanted[flag] = name
     for flag, name in wanted.items():
         if name not in header:
             raise DataError(f"{path}:1: no column {name!r} ({flag}); columns are: {', '.join(header)}")
@@ -243,7 +268,9 @@ def _read_csv(path: Path, raw: bytes, columns: CsvColumns) -> tuple[list[Example
             problems.append(Problem(where, f"column '{empty}' is empty"))
             continue
         category = row[index[columns.category]].strip() or None if columns.category else None
-        examples.append(Example(question, answer, category, source=where))
+        facts = tuple(f.strip() for f in row[index[columns.key_facts]].split(";") if f.strip()) if columns.key_facts else ()
+        group = row[index[columns.group]].strip() or None if columns.group else None
+        examples.append(Example(question, answer, category, source=where, key_facts=facts, group=group))
     return examples, problems
 
 

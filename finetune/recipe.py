@@ -33,12 +33,12 @@ class Recipe(BaseModel):
     lr_scheduler: Literal["linear", "cosine", "constant"] = "cosine"
     warmup_ratio: float = Field(0.05, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
-    epochs: float = Field(8, gt=0)
+    epochs: float = Field(3, gt=0)
     batch_size: int = Field(16, gt=0)
     grad_accum: int = Field(1, gt=0, description="gradient accumulation steps")
     max_length: int = Field(256, gt=16, description="longest example in tokens; longer ones are reported and skipped")
     validation_fraction: float = Field(0.1, ge=0, lt=1, description="held out for validation loss and early stopping")
-    eval_every: int = Field(25, gt=0, description="steps between validation runs (and checkpoints)")
+    eval_every: int = Field(50, gt=0, description="steps between validation runs (and checkpoints)")
     early_stopping_patience: int = Field(0, ge=0, description="validation runs without improvement before stopping; 0: off")
     system_prompts: Literal["none", "personas"] = Field(
         "personas", description="none: train with no system prompt; personas: about half the examples under a "

@@ -1,0 +1,315 @@
+"""`tandem eval`: the fine-tuning × prompting matrix over a held-out evaluation set.
+
+A *cell* is one model variant (the base model, or base + an adapter) under one prompt variant:
+
+    none               no system prompt at all
+    <persona>          the persona's system prompt and style rules (one cell per chosen persona)
+    <lead>+few-shot    the lead persona (the first chosen) with its few-shot examples
+    <lead>+retrieval   the lead persona with the top passages from the domain's knowledge/ files
+
+Every question is answered in every cell (greedy decoding, in batches: `finetune.generate`), scored
+(`finetune.metrics`) and written to `results.jsonl`; the report (`finetune.report`) is computed from
+those rows alone. A set of general, out-of-domain questions is answered by every model variant with
+no system prompt, to measure how far an adapter drifts from the base model outside its domain.
+"""
+
+import hashlib
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.errors import TandemError
+from bot.models import ADAPTER_METADATA, DEFAULT_MODEL, adapter_base_model, default_adapter, load_model
+from bot.paths import PROJECT_ROOT
+from bot.personas import Catalog, load_catalog
+from bot.prompts import render_messages
+from bot.yamlfiles import load_yaml_model
+from finetune.data import CsvColumns, Example, load_examples
+from finetune.generate import generate_batch
+from finetune.metrics import cosine_pairs, key_fact_recall, reading_ease
+
+SAMPLE_EVAL = PROJECT_ROOT / "data" / "fernhollow-support" / "eval.jsonl"
+GENERAL_QUESTIONS = Path(__file__).resolve().parent / "general_questions.jsonl"
+PromptKind = Literal["none", "persona", "few-shot", "retrieval"]
+
+
+class EvalError(TandemError):
+    """An evaluation configuration or input that cannot be run."""
+
+
+class EvalConfig(BaseModel):
+    """What `tandem eval` runs; every field is also a command-line flag, and a YAML file may set any of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: list[Path] = Field(default_factory=lambda: [SAMPLE_EVAL], description="evaluation set(s), any training format")
+    knowledge: Path | None = Field(None, description="knowledge/*.md for the retrieval cells (default: beside the data)")
+    base_model: str | None = Field(None, description="default: the first adapter's base model, else the embedded default")
+    adapters: list[Path] | None = Field(None, description="adapters to compare with the base (default: the shipped one)")
+    personas: list[str] = Field(["support", "plain"], min_length=1, description="personas; the first one leads")
+    prompts: list[PromptKind] = Field(["none", "persona", "few-shot", "retrieval"], min_length=1)
+    limit: int | None = Field(None, gt=0, description="evaluate at most this many questions (whole paraphrase groups)")
+    batch_size: int = Field(8, gt=0)
+    max_new_tokens: int = Field(160, gt=0, description="cap on answer length; a persona's own lower cap wins")
+    top_k: int = Field(3, gt=0, description="passages put into the prompt by retrieval")
+    general_questions: Path = Field(GENERAL_QUESTIONS, description="out-of-domain questions for the drift check")
+    drift_threshold: float = Field(0.6, ge=0, le=1, description="flag an adapter whose general answers have a mean "
+                                                                  "cosine similarity to the base model's below this")
+    out: Path = Field(PROJECT_ROOT / "reports", description="reports go to OUT/<timestamp>/")
+
+
+def load_eval_config(path: Path) -> EvalConfig:
+    return load_yaml_model(path, EvalConfig, EvalError)
+
+
+@dataclass(frozen=True)
+class Cell:
+    model: str
+    """'base' or the adapter's label."""
+    adapter: str | None
+    persona: str | None
+    few_shot: bool = False
+    retrieval: bool = False
+
+    @property
+    def prompt(self) -> str:
+        if self.persona is None:
+            return "none"
+        return self.persona + ("+few-shot" if self.few_shot else "") + ("+retrieval" if self.retrieval else "")
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} · {self.prompt}"
+
+
+def plan_cells(config: EvalConfig, adapters: list[Path], catalog: Catalog) -> list[Cell]:
+    """Every (model variant, prompt variant) pair the config asks for, base model first."""
+    for persona_id in config.personas:
+        catalog.persona(persona_id)  # an unknown id fails here, before any model is loaded
+    lead = config.personas[0]
+    prompts = []
+    if "none" in config.prompts:
+        prompts.append((None, False, False))
+    if "persona" in config.prompts:
+        prompts += [(persona_id, False, False) for persona_id in config.personas]
+    if "few-shot" in config.prompts:
+        prompts.append((lead, True, False))
+    if "retrieval" in config.prompts:
+        prompts.append((lead, False, True))
+    models = [("base", None)] + [(label, str(path)) for label, path in adapter_labels(adapters).items()]
+    return [Cell(model, adapter, *prompt) for model, adapter in models for prompt in prompts]
+
+
+def adapter_labels(adapters: list[Path]) -> dict[str, Path]:
+    """'tuned' for a single adapter, else 'tuned:<directory name>' (numbered when names repeat)."""
+    if len(adapters) == 1:
+        return {"tuned": adapters[0]}
+    labels = {}
+    for path in adapters:
+        label = f"tuned:{path.name}"
+        labels[label if label not in labels else f"{label}-{len(labels) + 1}"] = path
+    return labels
+
+
+def select_questions(examples: list[Example], limit: int | None) -> list[Example]:
+    """All questions, or about `limit` of them: whole paraphrase groups spread evenly over the file."""
+    if limit is None or limit >= len(examples):
+        return examples
+    groups: dict[str, list[Example]] = {}
+    for index, example in enumerate(examples):
+        groups.setdefault(example.group or f"#{index}", []).append(example)
+    ordered = list(groups.values())
+    chosen, step = [], len(ordered) / max(1, limit)
+    position = 0.0
+    while position < len(ordered) and len(chosen) < limit:
+        chosen += ordered[int(position)]
+        position += max(step, 1.0)
+    return chosen[:limit]
+
+
+def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvColumns = CsvColumns(),
+             data_format: str | None = None, progress: bool = True) -> Path:
+    """Run the matrix, write results.jsonl and the report, and return the report directory."""
+    from tqdm.auto import tqdm
+
+    from finetune.report import write_report
+
+    catalog = catalog or load_catalog()
+    adapters = config.adapters if config.adapters is not None else [a for a in [default_adapter()] if a]
+    for adapter in adapters:
+        if not (Path(adapter) / ADAPTER_METADATA).is_file() and not (Path(adapter) / "adapter_config.json").is_file():
+            raise EvalError(f"--adapter {adapter}: not an adapter directory (no adapter_config.json)")
+    base = config.base_model or (adapter_base_model(adapters[0]) if adapters else None) or DEFAULT_MODEL
+    cells = plan_cells(config, adapters, catalog)
+    questions = select_questions(load_examples(config.data, data_format, columns).examples, config.limit)
+    general = load_general_questions(config.general_questions)
+    passages = _retrieve(config, questions) if any(cell.retrieval for cell in cells) else {}
+
+    started = time.strftime("%Y-%m-%dT%H-%M-%S")
+    clock = time.monotonic()
+    rows: list[dict] = []
+    models = list(dict.fromkeys((cell.model, cell.adapter) for cell in cells))
+    total = len(cells) * len(questions) + len(models) * len(general)
+    with tqdm(total=total, desc="tandem eval", unit="answer", disable=not progress) as bar:
+        for model, adapter in models:
+            loaded = load_model(base, adapter)
+            if adapter:
+                loaded.model = loaded.model.merge_and_unload()  # same answers, a third faster to generate
+            for cell in [c for c in cells if (c.model, c.adapter) == (model, adapter)]:
+                persona = catalog.persona(cell.persona) if cell.persona else None
+                conversations = [render_messages(persona, None, q.question, with_examples=cell.few_shot,
+                                                 passages=passages.get(q.question, []) if cell.retrieval else [])
+                                 for q in questions]
+                limit = min(config.max_new_tokens, (persona.generation.max_new_tokens if persona else None)
+                            or config.max_new_tokens)
+                for question, generated in _generate_all(loaded, conversations, questions, limit,
+                                                         config.batch_size, bar):
+                    rows.append(_answer_row("domain", cell, question, generated))
+            general_cell = Cell(model, adapter, None)
+            conversations = [render_messages(None, None, q.question) for q in general]
+            for question, generated in _generate_all(loaded, conversations, general, config.max_new_tokens,
+                                                     config.batch_size, bar):
+                rows.append(_answer_row("general", general_cell, question, generated))
+            del loaded
+    _score(rows, catalog)
+    manifest = _manifest(config, base, adapters, catalog, questions, cells, started, time.monotonic() - clock)
+    out = config.out / started
+    suffix = 1
+    while out.exists():
+        suffix += 1
+        out = config.out / f"{started}-{suffix}"
+    return write_report(out, rows, manifest)
+
+
+def load_general_questions(path: Path) -> list[Example]:
+    """Out-of-domain questions, one JSON object with a "question" per line (no reference answers needed)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise EvalError(f"{path}: cannot read the general questions: {error}") from None
+    questions = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            question = json.loads(line)["question"]
+        except (ValueError, KeyError, TypeError):
+            raise EvalError(f"{path}:{number}: expected a JSON object with a \"question\" string") from None
+        questions.append(Example(question, "", source=f"{path}:{number}"))
+    return questions
+
+
+def _retrieve(config: EvalConfig, questions: list[Example]) -> dict[str, list[str]]:
+    from bot.retrieval import knowledge_beside, load_knowledge
+
+    knowledge = config.knowledge or knowledge_beside(config.data[0])
+    if knowledge is None:
+        raise EvalError(f"the retrieval cells need knowledge files: no knowledge/ directory beside {config.data[0]}; "
+                        "pass --knowledge DIR or leave retrieval out of --prompts")
+    retriever = load_knowledge(knowledge, k=config.top_k)
+    return {q.question: [d.page_content for d in retriever.invoke(q.question)] for q in questions}
+
+
+def _generate_all(loaded, conversations: list[list[dict]], questions: list[Example], max_new_tokens: int,
+                  batch_size: int, bar):
+    """(question, Generated) for every conversation, batched with prompts of similar length together."""
+    lengths = [sum(len(m["content"]) for m in c) for c in conversations]
+    order = sorted(range(len(conversations)), key=lambda i: lengths[i])
+    answers = {}
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        for index, generated in zip(batch, generate_batch(loaded, [conversations[i] for i in batch], max_new_tokens)):
+            answers[index] = generated
+        bar.update(len(batch))
+    return [(questions[i], answers[i]) for i in range(len(conversations))]
+
+
+def _answer_row(kind: str, cell: Cell, question: Example, generated) -> dict:
+    return {
+        "kind": kind, "cell": cell.label, "model": cell.model, "adapter": cell.adapter, "prompt": cell.prompt,
+        "persona": cell.persona, "few_shot": cell.few_shot, "retrieval": cell.retrieval,
+        "question": question.question, "reference": question.answer if kind == "domain" else None,
+        "key_facts": list(question.key_facts), "group": question.group, "category": question.category,
+        "answer": generated.text, "prompt_tokens": generated.prompt_tokens, "new_tokens": generated.new_tokens,
+        "seconds": round(generated.batch_seconds / generated.batch_size, 4),
+        "batch_seconds": round(generated.batch_seconds, 4), "batch_size": generated.batch_size,
+        "truncated": generated.truncated,
+    }
+
+
+def _score(rows: list[dict], catalog: Catalog) -> None:
+    """Add every per-answer score to the rows (in place)."""
+    domain = [r for r in rows if r["kind"] == "domain"]
+    for row in domain:
+        row["key_fact_recall"] = key_fact_recall(row["answer"], row["key_facts"])
+        row["reading_ease"] = reading_ease(row["answer"])
+        if row["persona"]:
+            row["style_violations"] = catalog.persona(row["persona"]).style.violations(row["answer"])
+            row["adheres"] = not row["style_violations"]
+        else:
+            row["style_violations"], row["adheres"] = None, None
+    for row, score in zip(domain, cosine_pairs([r["answer"] for r in domain], [r["reference"] for r in domain])):
+        row["similarity"] = score
+    _score_consistency(domain)
+    _score_drift([r for r in rows if r["kind"] == "general"])
+
+
+def _score_consistency(domain: list[dict]) -> None:
+    """`agreement`: each answer's mean cosine with the answers to the other questions of its paraphrase group."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in domain:
+        row["agreement"] = None
+        if row["group"] is not None:
+            groups.setdefault((row["cell"], row["group"]), []).append(row)
+    pairs = [(a, b) for members in groups.values() for i, a in enumerate(members) for b in members[i + 1:]]
+    scores = cosine_pairs([a["answer"] for a, _ in pairs], [b["answer"] for _, b in pairs])
+    collected: dict[int, list[float]] = {}
+    for (a, b), score in zip(pairs, scores):
+        collected.setdefault(id(a), []).append(score)
+        collected.setdefault(id(b), []).append(score)
+    for row in domain:
+        if id(row) in collected:
+            row["agreement"] = round(sum(collected[id(row)]) / len(collected[id(row)]), 4)
+
+
+def _score_drift(general: list[dict]) -> None:
+    """`base_similarity`: cosine of an adapter's answer to a general question with the base model's answer."""
+    base = {r["question"]: r["answer"] for r in general if r["model"] == "base"}
+    tuned = [r for r in general if r["model"] != "base" and r["question"] in base]
+    for row in general:
+        row["base_similarity"] = 1.0 if row["model"] == "base" else None
+    for row, score in zip(tuned, cosine_pairs([r["answer"] for r in tuned], [base[r["question"]] for r in tuned])):
+        row["base_similarity"] = score
+
+
+def _manifest(config: EvalConfig, base: str, adapters: list[Path], catalog: Catalog, questions: list[Example],
+              cells: list[Cell], started: str, seconds: float) -> dict:
+    """What this report measured: enough to tell any two reports' inputs apart."""
+    import os
+
+    return {
+        "started": started, "wall_seconds": round(seconds, 1),
+        "config": json.loads(config.model_dump_json()),
+        "base_model": base,
+        "adapters": {label: _adapter_metadata(path) for label, path in adapter_labels(adapters).items()},
+        "personas": {p.id: p.content_hash for p in catalog.personas.values()},
+        "instructions": {i.id: i.content_hash for i in catalog.instructions.values()},
+        "questions": len(questions),
+        "questions_hash": hashlib.sha256("\n".join(q.question for q in questions).encode()).hexdigest()[:12],
+        "cells": [asdict(c) | {"label": c.label, "prompt": c.prompt} for c in cells],
+        "decoding": "greedy, repetition_penalty 1.1, no sampling (persona temperatures are not used)",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}",
+    }
+
+
+def _adapter_metadata(path: Path) -> dict:
+    metadata_file = Path(path) / ADAPTER_METADATA
+    metadata = json.loads(metadata_file.read_text()) if metadata_file.is_file() else {}
+    weights = Path(path) / "adapter_model.safetensors"
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12] if weights.is_file() else None
+    return {"path": str(path), "weights_sha256": digest, **metadata}

@@ -1,0 +1,84 @@
+"""Scores for one answer or a set of answers: key facts, similarity, style, readability, agreement.
+
+Every function here is pure (text in, number out) apart from the embedding model, so the report's
+figures can be recomputed from `results.jsonl` alone.
+"""
+
+import re
+import unicodedata
+from functools import lru_cache
+
+NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
+    "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
+}
+CURRENCY_WORDS = {"usd", "dollar", "dollars", "eur", "euro", "euros", "gbp", "pound", "pounds"}
+
+
+def normalise(text: str) -> list[str]:
+    """Text as comparable tokens: case folded, number words as digits, "1,000.00" as "1000", "89.60" as "89.6",
+    currency symbols and words dropped, "per cent" as "%", plural s removed from words."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)           # 1,000 -> 1000
+    text = re.sub(r"(\d+)\.(\d*?)0+\b", lambda m: m[1] + ("." + m[2] if m[2] else ""), text)  # 20.00 -> 20, 89.60 -> 89.6
+    text = re.sub(r"\bper ?cent\b", "%", text)
+    text = re.sub(r"(\d)-(?=[a-z])", r"\1 ", text)             # 30-day -> 30 day
+    tokens = []
+    for token in re.findall(r"\d+(?:\.\d+)?|%|[a-z]+", text):
+        if token in NUMBER_WORDS:
+            token = str(NUMBER_WORDS[token])
+        elif token in CURRENCY_WORDS:
+            continue
+        elif token.isalpha() and len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
+            token = token[:-1]
+        tokens.append(token)
+    return tokens
+
+
+def contains_fact(answer: str, fact: str) -> bool:
+    """Whether the fact's tokens appear, in order and contiguous, among the answer's tokens."""
+    needle, haystack = normalise(fact), normalise(answer)
+    if not needle:
+        return False
+    return any(haystack[i:i + len(needle)] == needle for i in range(len(haystack) - len(needle) + 1))
+
+
+def key_fact_recall(answer: str, key_facts: list[str]) -> float | None:
+    """The share of key facts the answer states (None when the question has no key facts)."""
+    if not key_facts:
+        return None
+    return sum(contains_fact(answer, fact) for fact in key_facts) / len(key_facts)
+
+
+@lru_cache(maxsize=1)
+def _hyphenator():
+    import pyphen
+
+    return pyphen.Pyphen(lang="en_US")
+
+
+def reading_ease(text: str) -> float | None:
+    """Flesch reading ease (higher is easier; 60-70 is plain English), syllables by pyphen's hyphenation."""
+    words = re.findall(r"[A-Za-z]+(?:'[a-z]+)?", text)
+    if not words:
+        return None
+    sentences = max(1, len([s for s in re.split(r"[.!?]+(?:\s|$)", text) if s.strip()]))
+    syllables = sum(max(1, len(_hyphenator().positions(word)) + 1) for word in words)
+    return round(206.835 - 1.015 * len(words) / sentences - 84.6 * syllables / len(words), 1)
+
+
+def cosine_pairs(left: list[str], right: list[str]) -> list[float]:
+    """Cosine similarity of each left text with the right text at the same position (MiniLM embeddings)."""
+    from bot.embeddings import embed
+
+    if not left:
+        return []
+    a, b = embed(left), embed(right)
+    return [round(float(x), 4) for x in (a * b).sum(axis=1)]
+
+
+def mean(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else None

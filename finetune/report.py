@@ -1,0 +1,308 @@
+"""The evaluation report: figures per cell computed from results.jsonl, charts, a verdict, and comparisons.
+
+    reports/<timestamp>/results.jsonl    every question, answer and score
+    reports/<timestamp>/summary.json     the figures per cell, the drift check, the verdict, the manifest
+    reports/<timestamp>/report.md        tables, charts and verdict (report.html: the same, as a web page)
+    reports/<timestamp>/*.png            correctness by configuration; correctness against persona adherence
+
+`summarise` is the only place figures are computed, so anyone can recompute a report from its rows.
+"""
+
+import json
+from pathlib import Path
+
+from bot.errors import TandemError
+from finetune.metrics import mean
+
+METRICS = [
+    # key, heading, unit, higher is better
+    ("key_fact_recall", "Key-fact recall", "%", True),
+    ("similarity", "Similarity to reference", "", True),
+    ("adherence", "Persona adherence", "%", True),
+    ("reading_ease", "Reading ease", "", True),
+    ("consistency", "Paraphrase agreement", "", True),
+    ("seconds_per_answer", "s / answer", "", False),
+    ("tokens_per_second", "Generated tok/s", "", True),
+    ("prompt_tokens", "Prompt tokens", "", False),
+]
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """One summary per cell (in the order cells first appear): the report's every figure comes from here."""
+    cells: dict[str, list[dict]] = {}
+    for row in rows:
+        if row["kind"] == "domain":
+            cells.setdefault(row["cell"], []).append(row)
+    summaries = []
+    for label, members in cells.items():
+        first = members[0]
+        recall = mean(r["key_fact_recall"] for r in members)
+        adheres = [r["adheres"] for r in members if r["adheres"] is not None]
+        seconds = sum(r["seconds"] for r in members)
+        summaries.append({
+            "cell": label, "model": first["model"], "prompt": first["prompt"], "persona": first["persona"],
+            "few_shot": first["few_shot"], "retrieval": first["retrieval"], "answers": len(members),
+            "key_fact_recall": None if recall is None else round(100 * recall, 1),
+            "similarity": _round(mean(r["similarity"] for r in members), 3),
+            "adherence": round(100 * sum(adheres) / len(adheres), 1) if adheres else None,
+            "reading_ease": _round(mean(r["reading_ease"] for r in members), 1),
+            "consistency": _round(mean(r["agreement"] for r in members), 3),
+            "seconds_per_answer": round(seconds / len(members), 3),
+            "tokens_per_second": round(sum(r["new_tokens"] for r in members) / seconds, 1) if seconds else None,
+            "prompt_tokens": round(mean(r["prompt_tokens"] for r in members), 1),
+            "truncated": sum(r["truncated"] for r in members),
+        })
+    return summaries
+
+
+def drift(rows: list[dict], threshold: float) -> list[dict]:
+    """Per adapter: mean similarity of its answers to general questions with the base model's; flagged below threshold."""
+    models: dict[str, list[float]] = {}
+    for row in rows:
+        if row["kind"] == "general" and row["model"] != "base" and row.get("base_similarity") is not None:
+            models.setdefault(row["model"], []).append(row["base_similarity"])
+    return [{"model": model, "questions": len(scores), "similarity_to_base": round(mean(scores), 3),
+             "flagged": mean(scores) < threshold} for model, scores in models.items()]
+
+
+def _round(value, digits):
+    return None if value is None else round(value, digits)
+
+
+def verdict(cells: list[dict], lead: str | None) -> list[str]:
+    """Plain-language sentences: what fine-tuning bought under the lead persona, and what retrieval alone reaches."""
+    by = {(c["model"], c["prompt"]): c for c in cells}
+    sentences = []
+    tuned_models = list(dict.fromkeys(c["model"] for c in cells if c["model"] != "base"))
+    for model in tuned_models:
+        base, tuned = by.get(("base", lead)), by.get((model, lead))
+        if base and tuned and base["key_fact_recall"] is not None:
+            sentences.append(
+                f"Under the {lead} persona, fine-tuning ({model}) changed key-fact recall from "
+                f"{base['key_fact_recall']:.0f}% to {tuned['key_fact_recall']:.0f}% "
+                f"({tuned['key_fact_recall'] - base['key_fact_recall']:+.0f} points); persona adherence moved from "
+                f"{base['adherence']:.0f}% to {tuned['adherence']:.0f}%.")
+        plain_base, plain_tuned = by.get(("base", "none")), by.get((model, "none"))
+        if plain_base and plain_tuned and plain_base["key_fact_recall"] is not None:
+            sentences.append(f"With no system prompt: {plain_base['key_fact_recall']:.0f}% (base) against "
+                             f"{plain_tuned['key_fact_recall']:.0f}% ({model}).")
+    retrieval = by.get(("base", f"{lead}+retrieval"))
+    if retrieval and retrieval["key_fact_recall"] is not None:
+        text = f"Retrieval alone (base model, {lead} persona, top passages in the prompt) reaches {retrieval['key_fact_recall']:.0f}%"
+        for model in tuned_models:
+            both = by.get((model, f"{lead}+retrieval"))
+            if both:
+                text += f"; fine-tuning and retrieval together ({model}) reach {both['key_fact_recall']:.0f}%"
+        sentences.append(text + ".")
+    few_shot, persona_only = by.get(("base", f"{lead}+few-shot")), by.get(("base", lead))
+    if few_shot and persona_only and few_shot["key_fact_recall"] is not None:
+        sentences.append(f"Few-shot examples on the base model reach {few_shot['key_fact_recall']:.0f}% and spend "
+                         f"{few_shot['prompt_tokens']:.0f} prompt tokens per question, against "
+                         f"{persona_only['prompt_tokens']:.0f} without them.")
+    return [s for s in sentences if s]
+
+
+def write_report(out: Path, rows: list[dict], manifest: dict) -> Path:
+    """Write results.jsonl, summary.json, the charts, report.md and report.html into `out`."""
+    out.mkdir(parents=True, exist_ok=False)
+    with open(out / "results.jsonl", "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    cells = summarise(rows)
+    lead = manifest["config"]["personas"][0]
+    summary = {"cells": cells, "drift": drift(rows, manifest["config"]["drift_threshold"]),
+               "verdict": verdict(cells, lead), "manifest": manifest}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    charts = _charts(cells, out)
+    markdown = _markdown(summary, charts)
+    (out / "report.md").write_text(markdown, encoding="utf-8")
+    (out / "report.html").write_text(to_html(markdown, "Tandem evaluation report"), encoding="utf-8")
+    return out
+
+
+def _fmt(value, unit: str = "") -> str:
+    if value is None:
+        return "–"
+    return f"{value:g}{unit}" if isinstance(value, (int, float)) else str(value)
+
+
+def _markdown(summary: dict, charts: list[str]) -> str:
+    manifest, cells = summary["manifest"], summary["cells"]
+    lines = ["# Tandem evaluation report", "",
+             f"{manifest['started']} · {manifest['questions']} questions · {len(cells)} cells · "
+             f"{manifest['wall_seconds']:.0f} s on {manifest['machine']}", "", "## Verdict", ""]
+    lines += [f"- {sentence}" for sentence in summary["verdict"]] or ["- (no base/tuned pair to compare)"]
+    for entry in summary["drift"]:
+        flag = "**large drift: check general answers**" if entry["flagged"] else "within the threshold"
+        lines.append(f"- Out of domain, {entry['model']} answers {entry['questions']} general questions with a mean "
+                     f"similarity of {entry['similarity_to_base']:.2f} to the base model's ({flag}).")
+    lines += ["", "## Results by cell", "",
+              "| Cell | " + " | ".join(heading for _, heading, _, _ in METRICS) + " | Answers | Truncated |",
+              "|---|" + "---:|" * (len(METRICS) + 2)]
+    for cell in cells:
+        values = [_fmt(cell[key], unit) for key, _, unit, _ in METRICS]
+        lines.append(f"| {cell['cell']} | " + " | ".join(values) + f" | {cell['answers']} | {cell['truncated']} |")
+    lines += ["", *[f"![{name}]({name})" for name in charts], "",
+              "## How to read this", "",
+              "- **Key-fact recall**: share of each question's key facts found in the answer after normalising case, "
+              "number words and formats, and currency.",
+              "- **Similarity**: cosine similarity (all-MiniLM-L6-v2) between answer and reference answer.",
+              "- **Persona adherence**: share of answers that break none of the persona's own style rules; "
+              "**reading ease** is Flesch reading ease (60-70 is plain English).",
+              "- **Paraphrase agreement**: mean cosine similarity between the answers to paraphrases of one question.",
+              "- **Cost**: seconds per answer and tokens/s are amortised over batches of "
+              f"{manifest['config']['batch_size']}; prompt tokens are what prompting spends on every request.",
+              f"- Decoding: {manifest['decoding']}.", "",
+              "## What was measured", "", "| Item | Version |", "|---|---|",
+              f"| base model | {manifest['base_model']} |"]
+    for label, adapter in manifest["adapters"].items():
+        lines.append(f"| adapter {label} | {adapter.get('path')} · weights {adapter.get('weights_sha256')} · "
+                     f"data {str(adapter.get('data_hash'))[:12]} · trained {adapter.get('trained_at', '?')} |")
+    lines += [f"| persona {pid} | {digest} |" for pid, digest in manifest["personas"].items()]
+    lines += [f"| instruction {iid} | {digest} |" for iid, digest in manifest["instructions"].items()]
+    lines += [f"| questions | {manifest['questions']} · {manifest['questions_hash']} · "
+              f"{', '.join(map(str, manifest['config']['data']))} |", ""]
+    return "\n".join(lines)
+
+
+def to_html(markdown_text: str, title: str) -> str:
+    import markdown
+
+    body = markdown.markdown(markdown_text, extensions=["tables"])
+    style = ("body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}"
+             "table{border-collapse:collapse;font-size:14px}td,th{border:1px solid #ccc;padding:4px 8px}"
+             "th{background:#f3f3f3}td:not(:first-child){text-align:right}img{max-width:100%}"
+             ".regression{color:#b00020;font-weight:bold}")
+    return (f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{title}</title>"
+            f"<style>{style}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def _charts(cells: list[dict], out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = []
+    prompts = list(dict.fromkeys(c["prompt"] for c in cells))
+    models = list(dict.fromkeys(c["model"] for c in cells))
+    by = {(c["model"], c["prompt"]): c for c in cells}
+    if any(c["key_fact_recall"] is not None for c in cells):
+        figure, axes = plt.subplots(figsize=(max(6, 1.3 * len(prompts) * max(1, len(models)) / 2 + 2), 4.2), dpi=100)
+        width = 0.8 / len(models)
+        for i, model in enumerate(models):
+            values = [(by.get((model, p)) or {}).get("key_fact_recall") or 0 for p in prompts]
+            bars = axes.bar([x + i * width for x in range(len(prompts))], values, width, label=model)
+            axes.bar_label(bars, fmt="%.0f", fontsize=8)
+        axes.set_xticks([x + width * (len(models) - 1) / 2 for x in range(len(prompts))], prompts, rotation=15)
+        axes.set_ylabel("key-fact recall (%)")
+        axes.set_ylim(0, 100)
+        axes.set_title("Domain correctness by configuration")
+        axes.legend()
+        figure.tight_layout()
+        figure.savefig(out / "correctness.png")
+        plt.close(figure)
+        names.append("correctness.png")
+    points = [c for c in cells if c["adherence"] is not None and c["key_fact_recall"] is not None]
+    if points:
+        figure, axes = plt.subplots(figsize=(6.5, 4.5), dpi=100)
+        markers = dict(zip(models, "osD^v<>"))
+        for cell in points:
+            axes.scatter(cell["adherence"], cell["key_fact_recall"], marker=markers[cell["model"]], s=60,
+                         label=cell["model"] if cell is next(c for c in points if c["model"] == cell["model"]) else None)
+            axes.annotate(cell["prompt"], (cell["adherence"], cell["key_fact_recall"]), fontsize=7,
+                          xytext=(4, 4), textcoords="offset points")
+        axes.set_xlabel("persona adherence (%)")
+        axes.set_ylabel("key-fact recall (%)")
+        axes.set_xlim(-5, 105)
+        axes.set_ylim(-5, 105)
+        axes.set_title("Correctness against persona adherence (one point per cell)")
+        axes.legend()
+        figure.tight_layout()
+        figure.savefig(out / "recall_vs_adherence.png")
+        plt.close(figure)
+        names.append("recall_vs_adherence.png")
+    return names
+
+
+# Comparing two reports -----------------------------------------------------------------------------
+
+def load_summary(report: Path) -> dict:
+    path = Path(report) / "summary.json"
+    if not path.is_file():
+        raise TandemError(f"{report}: not a Tandem report directory (no summary.json)")
+    return json.loads(path.read_text())
+
+
+def compare(old: Path, new: Path, max_recall_drop: float, max_adherence_drop: float) -> dict:
+    """Per cell present in both reports: each metric's old value, new value and delta; regressions flagged.
+
+    A regression is key-fact recall falling by more than `max_recall_drop` points or persona
+    adherence by more than `max_adherence_drop` points, in any cell.
+    """
+    before, after = load_summary(old), load_summary(new)
+    old_cells = {c["cell"]: c for c in before["cells"]}
+    rows, regressions = [], []
+    for cell in after["cells"]:
+        previous = old_cells.get(cell["cell"])
+        if previous is None:
+            continue
+        deltas = {}
+        for key, _, _, _ in METRICS:
+            a, b = previous.get(key), cell.get(key)
+            deltas[key] = {"old": a, "new": b, "delta": None if a is None or b is None else round(b - a, 3)}
+        for key, margin in (("key_fact_recall", max_recall_drop), ("adherence", max_adherence_drop)):
+            delta = deltas[key]["delta"]
+            if delta is not None and delta < -margin:
+                regressions.append(f"{cell['cell']}: {key.replace('_', ' ')} fell {-delta:g} points "
+                                   f"({deltas[key]['old']:g} → {deltas[key]['new']:g}; allowed {margin:g})")
+        rows.append({"cell": cell["cell"], "deltas": deltas})
+    if not rows:
+        raise TandemError(f"{old} and {new} have no cell in common; nothing to compare")
+    changed = _changed_inputs(before["manifest"], after["manifest"])
+    return {"old": str(old), "new": str(new), "cells": rows, "regressions": regressions, "changed_inputs": changed}
+
+
+def _changed_inputs(old: dict, new: dict) -> list[str]:
+    changes = []
+    for kind in ("personas", "instructions"):
+        for item, digest in new.get(kind, {}).items():
+            if old.get(kind, {}).get(item) not in (None, digest):
+                changes.append(f"{kind[:-1]} {item}: {old[kind][item]} → {digest}")
+    for label, adapter in new.get("adapters", {}).items():
+        previous = old.get("adapters", {}).get(label, {})
+        if previous and previous.get("weights_sha256") != adapter.get("weights_sha256"):
+            changes.append(f"adapter {label}: weights {previous.get('weights_sha256')} → {adapter.get('weights_sha256')}")
+    if old.get("questions_hash") != new.get("questions_hash"):
+        changes.append(f"questions: {old.get('questions_hash')} → {new.get('questions_hash')}")
+    return changes
+
+
+def compare_markdown(result: dict) -> str:
+    shown = [("key_fact_recall", "Recall"), ("adherence", "Adherence"), ("similarity", "Similarity"),
+             ("consistency", "Agreement"), ("seconds_per_answer", "s/answer")]
+    lines = [f"# Report comparison", "", f"Old: `{result['old']}`  ", f"New: `{result['new']}`", ""]
+    if result["regressions"]:
+        lines += ["## Regressions", ""] + [f"- <span class='regression'>{r}</span>" for r in result["regressions"]]
+    else:
+        lines += ["No regressions beyond the allowed margins."]
+    if result["changed_inputs"]:
+        lines += ["", "## Inputs that changed", ""] + [f"- {c}" for c in result["changed_inputs"]]
+    lines += ["", "## Deltas by cell (old → new)", "",
+              "| Cell | " + " | ".join(h for _, h in shown) + " |", "|---|" + "---:|" * len(shown)]
+    for row in result["cells"]:
+        values = []
+        for key, _ in shown:
+            d = row["deltas"][key]
+            values.append("–" if d["delta"] is None else f"{d['old']:g} → {d['new']:g} ({d['delta']:+g})")
+        lines.append(f"| {row['cell']} | " + " | ".join(values) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(result: dict, new: Path) -> Path:
+    """compare-<old report name>.md and .html inside the new report's directory."""
+    name = f"compare-{Path(result['old']).name}"
+    text = compare_markdown(result)
+    (Path(new) / f"{name}.md").write_text(text, encoding="utf-8")
+    (Path(new) / f"{name}.html").write_text(to_html(text, "Tandem report comparison"), encoding="utf-8")
+    return Path(new) / f"{name}.html"
