@@ -1,7 +1,12 @@
-"""The Gradio chat: persona and instruction dropdowns, streamed answers, history per browser session."""
+"""The Gradio app: the chat (persona and instruction dropdowns, streamed answers, history per browser
+session, optional retrieval grounding) and a compare view (one question, up to four model × persona ×
+instruction combinations side by side)."""
+
+import time
 
 import gradio as gr
 from langchain_core.language_models import BaseChatModel
+from langchain_core.retrievers import BaseRetriever
 
 from bot.chain import MAX_MESSAGE_CHARS, build_chain
 from bot.errors import TandemError
@@ -9,6 +14,8 @@ from bot.personas import Catalog
 
 QUEUE_SIZE = 16
 """Requests waiting beyond this get "queue is full" at once instead of an endless spinner."""
+COMPARE_SLOTS = 4
+TUNED, BASE = "tuned (base + adapter)", "base (adapter off)"
 
 
 def new_session() -> dict:
@@ -26,17 +33,19 @@ def notice(title: str, text: str) -> dict:
 
 
 def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: str,
-              max_chars: int = MAX_MESSAGE_CHARS, queue_size: int = QUEUE_SIZE) -> gr.Blocks:
-    chain = build_chain(chat_model, catalog, max_chars)
+              max_chars: int = MAX_MESSAGE_CHARS, queue_size: int = QUEUE_SIZE,
+              retriever: BaseRetriever | None = None, has_adapter: bool = False) -> gr.Blocks:
+    """The app around one loaded model; `has_adapter` offers base and tuned in the compare view."""
+    chain = build_chain(chat_model, catalog, max_chars, retriever)
 
-    def respond(message: str, persona_id: str, instruction_id: str, session: dict):
+    def respond(message: str, persona_id: str, instruction_id: str, session: dict, grounded: bool = False):
         """Stream one answer; yields (chat, session, textbox, status) after every token."""
         session = {"messages": list(session["messages"]), "persona": session["persona"]}
         messages = session["messages"]
         try:
             persona = catalog.persona(persona_id)
             inputs = {"question": message, "persona": persona_id, "instruction": instruction_id,
-                      "history": model_history(messages)}
+                      "history": model_history(messages), "retrieval": bool(grounded)}
             stream = chain.stream(inputs)
             first = next(stream, "")  # validation errors surface here, before anything is shown
         except TandemError as error:
@@ -57,30 +66,98 @@ def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: st
     def clear():
         return [], new_session(), ""
 
+    def compare(question: str, *slots):
+        """Answer one question with each enabled combination in turn; yields every answer box and latency."""
+        answers, latencies = [""] * COMPARE_SLOTS, [""] * COMPARE_SLOTS
+        settings = [slots[i:i + 5] for i in range(0, 5 * COMPARE_SLOTS, 5)]
+        chosen = [i for i, (enabled, *_) in enumerate(settings) if enabled]
+        if not chosen:
+            yield *answers, *latencies, "⚠️ Choose at least one combination."
+            return
+        for i in chosen:
+            enabled, model, persona_id, instruction_id, grounded = settings[i]
+            inputs = {"question": question, "persona": persona_id, "instruction": instruction_id,
+                      "retrieval": bool(grounded), "adapter": model != BASE}
+            started = time.monotonic()
+            first = None
+            try:
+                stream = chain.stream(inputs)
+                for token in stream:
+                    first = first or time.monotonic() - started
+                    answers[i] += token
+                    latencies[i] = f"first token {first:.1f} s · {time.monotonic() - started:.1f} s so far"
+                    yield *answers, *latencies, ""
+            except TandemError as error:
+                yield *answers, *latencies, f"⚠️ {error}"
+                return
+            total = time.monotonic() - started
+            latencies[i] = f"first token {first or total:.1f} s · total {total:.1f} s"
+            yield *answers, *latencies, ""
+
     persona_choices = [(p.label(), p.id) for p in catalog.personas.values()]
     instruction_choices = [(i.title, i.id) for i in catalog.instructions.values()]
     with gr.Blocks(title="Tandem chat") as app:
         gr.Markdown(f"## Tandem chat\n**Model:** {model_description}")
         if catalog.errors:
             gr.Markdown("⚠️ Skipped files that did not load:\n" + "\n".join(f"- `{e}`" for e in catalog.errors))
-        with gr.Row():
-            persona = gr.Dropdown(persona_choices, value=catalog.default_persona, label="Persona (audience)")
-            instruction = gr.Dropdown(instruction_choices, value=catalog.default_instruction, label="Instruction")
-        session = gr.State(new_session())
-        # Ungrouped, so a "Persona switched" notice stands alone instead of inside the previous answer.
-        chat = gr.Chatbot(label="Conversation", height=480, group_consecutive_messages=False)
-        with gr.Row():
-            text = gr.Textbox(placeholder=f"Ask a question (up to {max_chars:,} characters)", show_label=False,
-                              scale=1, max_lines=8, autofocus=True)
-            send = gr.Button("Send", variant="primary", scale=0, min_width=90)
-            stop = gr.Button("Stop", variant="stop", scale=0, min_width=90)
-            reset = gr.Button("Clear", scale=0, min_width=90)
-        status = gr.Markdown()
-        io = dict(fn=respond, inputs=[text, persona, instruction, session], outputs=[chat, session, text, status])
-        sent = send.click(**io, api_name="respond")
-        submitted = text.submit(**io, api_name=False)
-        stop.click(None, cancels=[sent, submitted])
-        reset.click(clear, outputs=[chat, session, status], api_name="clear")
-        chat.clear(clear, outputs=[chat, session, status], api_name=False)  # the chat's own trash icon
+        with gr.Tab("Chat"):
+            chat_tab(respond, clear, persona_choices, instruction_choices, catalog, max_chars, retriever)
+        with gr.Tab("Compare"):
+            compare_tab(compare, persona_choices, instruction_choices, catalog, max_chars, retriever, has_adapter)
     app.queue(max_size=queue_size, default_concurrency_limit=1)
     return app
+
+
+def chat_tab(respond, clear, persona_choices, instruction_choices, catalog: Catalog, max_chars: int,
+             retriever: BaseRetriever | None) -> None:
+    with gr.Row():
+        persona = gr.Dropdown(persona_choices, value=catalog.default_persona, label="Persona (audience)")
+        instruction = gr.Dropdown(instruction_choices, value=catalog.default_instruction, label="Instruction")
+        grounded = gr.Checkbox(value=retriever is not None, interactive=retriever is not None,
+                               label="Ground answers in the knowledge base" if retriever is not None
+                               else "Knowledge base (none loaded)", scale=0, min_width=200)
+    session = gr.State(new_session())
+    # Ungrouped, so a "Persona switched" notice stands alone instead of inside the previous answer.
+    chat = gr.Chatbot(label="Conversation", height=480, group_consecutive_messages=False)
+    with gr.Row():
+        text = gr.Textbox(placeholder=f"Ask a question (up to {max_chars:,} characters)", show_label=False,
+                          scale=1, max_lines=8, autofocus=True)
+        send = gr.Button("Send", variant="primary", scale=0, min_width=90)
+        stop = gr.Button("Stop", variant="stop", scale=0, min_width=90)
+        reset = gr.Button("Clear", scale=0, min_width=90)
+    status = gr.Markdown()
+    io = dict(fn=respond, inputs=[text, persona, instruction, session, grounded],
+              outputs=[chat, session, text, status])
+    sent = send.click(**io, api_name="respond")
+    submitted = text.submit(**io, api_name=False)
+    stop.click(None, cancels=[sent, submitted])
+    reset.click(clear, outputs=[chat, session, status], api_name="clear")
+    chat.clear(clear, outputs=[chat, session, status], api_name=False)  # the chat's own trash icon
+
+
+def compare_tab(compare, persona_choices, instruction_choices, catalog: Catalog, max_chars: int,
+                retriever: BaseRetriever | None, has_adapter: bool) -> None:
+    gr.Markdown("One question, answered by each chosen combination in turn (one model on this machine "
+                "generates one answer at a time). Latency is measured from the moment each answer starts.")
+    question = gr.Textbox(label="Question", placeholder=f"Ask a question (up to {max_chars:,} characters)",
+                          max_lines=4)
+    models = [TUNED, BASE] if has_adapter else [BASE]
+    defaults = [(BASE, True), (TUNED, True), (BASE, False), (TUNED, False)]
+    inputs, answers, latencies = [question], [], []
+    with gr.Row():
+        for i in range(COMPARE_SLOTS):
+            model, enabled = defaults[i] if has_adapter else (BASE, i == 0)
+            with gr.Column(min_width=220):
+                inputs += [
+                    gr.Checkbox(value=enabled, label=f"Combination {i + 1}"),
+                    gr.Dropdown(models, value=model, label="Model"),
+                    gr.Dropdown(persona_choices, value=catalog.default_persona, label="Persona"),
+                    gr.Dropdown(instruction_choices, value=catalog.default_instruction, label="Instruction"),
+                    gr.Checkbox(value=False, interactive=retriever is not None, label="Knowledge base"),
+                ]
+                answers.append(gr.Textbox(label="Answer", lines=8, interactive=False))
+                latencies.append(gr.Markdown())
+    run = gr.Button("Compare", variant="primary")
+    status = gr.Markdown()
+    run.click(compare, inputs=inputs, outputs=[*answers, *latencies, status], api_name="compare")
+    question.submit(compare, inputs=inputs, outputs=[*answers, *latencies, status], api_name=False)

@@ -7,7 +7,8 @@ chooses its own:
      "persona": "support",                        # optional, default: the catalog's first persona
      "instruction": "steps",                      # optional, default: "direct"
      "history": [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}],
-     "retrieval": True}                           # optional; only with a retriever, on by default there
+     "retrieval": True,                           # optional; only with a retriever, on by default there
+     "adapter": False}                            # optional; False: the base model without its adapter
 
 Output is the answer as a string (streamed token by token with `.stream`). With a `retriever` (any
 LangChain retriever; `bot.retrieval.load_knowledge` builds one over a domain's knowledge files), the
@@ -65,8 +66,10 @@ def build_chain(chat_model: BaseChatModel | None = None, catalog: Catalog | None
         if retriever is not None and inputs.get("retrieval", True):
             passages = [document.page_content for document in retriever.invoke(question)]
         messages = convert_to_messages(render_messages(persona, instruction, question, history, passages=passages))
-        return RunnableLambda(lambda _: messages, name="render_messages") | chat_model.bind(
-            **persona.generation.as_kwargs())
+        settings = persona.generation.as_kwargs()
+        if inputs.get("adapter") is False:
+            settings["use_adapter"] = False  # understood by bot.chat_model.LocalChatModel
+        return RunnableLambda(lambda _: messages, name="render_messages") | chat_model.bind(**settings)
 
     return (RunnableLambda(route, name="tandem") | StrOutputParser()).with_config(run_name="tandem")
 

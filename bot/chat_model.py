@@ -7,6 +7,7 @@ renders the chat template itself, where Tandem's rule is one renderer (`bot.prom
 training and evaluation.
 """
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,11 @@ ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 
 class LocalChatModel(BaseChatModel):
-    """Generates with a loaded transformers model; every request may override the sampling settings."""
+    """Generates with a loaded transformers model; every request may override the sampling settings.
+
+    A request may also pass `use_adapter=False` to answer with the base model alone (the compare view
+    sets base and tuned side by side from one copy of the weights).
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -67,6 +72,7 @@ class LocalChatModel(BaseChatModel):
             def __call__(self, input_ids, scores, **_) -> bool:
                 return cancelled.is_set()
 
+        use_adapter = kwargs.pop("use_adapter", True)
         settings = self._generation_settings(stop, **kwargs)
         failure: list[BaseException] = []
 
@@ -74,7 +80,7 @@ class LocalChatModel(BaseChatModel):
             import torch
 
             try:
-                with self.lock, torch.inference_mode():
+                with self.lock, torch.inference_mode(), self._adapter(use_adapter):
                     if cancelled.is_set():  # the reader left while we waited for the lock
                         return
                     if self.seed is not None:
@@ -103,6 +109,13 @@ class LocalChatModel(BaseChatModel):
             thread.join()
         if failure:
             raise failure[0]
+
+    def _adapter(self, use_adapter: bool):
+        """The base model alone for this request (`use_adapter=False`), when an adapter is attached."""
+        model = self.loaded.model
+        if not use_adapter and hasattr(model, "disable_adapter"):
+            return model.disable_adapter()  # peft: the adapter is bypassed until the block ends
+        return contextlib.nullcontext()
 
     def _generation_settings(self, stop: list[str] | None, **overrides: Any) -> dict:
         temperature = overrides.get("temperature", self.temperature)

@@ -49,6 +49,11 @@ def make_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=7860)
     serve.add_argument("--auth", metavar="USER:PASSWORD", help="required for any non-local --host")
+    knowledge = serve.add_mutually_exclusive_group()
+    knowledge.add_argument("--knowledge", type=Path, metavar="DIR",
+                           help="Markdown files for retrieval grounding (default: knowledge/ beside the adapter's "
+                                "training data, when there is one)")
+    knowledge.add_argument("--no-knowledge", action="store_true", help="no retrieval toggle")
     serve.set_defaults(run=run_serve)
 
     personas = commands.add_parser("personas", help="list or show personas").add_subparsers(required=True,
@@ -101,6 +106,8 @@ def _add_chat_options(parser: argparse.ArgumentParser) -> None:
     _add_model_options(parser)
     parser.add_argument("--persona", help="persona id (see `tandem personas list`)")
     parser.add_argument("--instruction", help="instruction id (default: direct)")
+    parser.add_argument("--knowledge", type=Path, metavar="DIR",
+                        help="ground answers in the top passages of these Markdown files")
 
 
 def _catalog(args, strict: bool):
@@ -134,6 +141,15 @@ def _chat_model(args):
     return load_chat_model(model, adapter)
 
 
+def _retriever(directory: Path | None):
+    if directory is None:
+        return None
+    from bot.retrieval import load_knowledge
+
+    print(f"tandem: indexing {directory} for retrieval", file=sys.stderr, flush=True)
+    return load_knowledge(directory)
+
+
 def _check_choice(catalog, persona: str | None, instruction: str | None) -> tuple[str, str]:
     persona = catalog.persona(persona or catalog.default_persona).id
     instruction = catalog.instruction(instruction or catalog.default_instruction).id
@@ -146,7 +162,7 @@ def run_ask(args) -> int:
     catalog = _catalog(args, strict=False)
     persona, instruction = _check_choice(catalog, args.persona, args.instruction)
     check_question(args.question, args.max_chars)  # before the model load, so a typo costs nothing
-    chain = build_chain(_chat_model(args), catalog, args.max_chars)
+    chain = build_chain(_chat_model(args), catalog, args.max_chars, _retriever(args.knowledge))
     for token in chain.stream({"question": args.question, "persona": persona, "instruction": instruction}):
         sys.stdout.write(token)
         sys.stdout.flush()
@@ -164,7 +180,7 @@ def run_chat(args) -> int:
     catalog = _catalog(args, strict=False)
     persona, instruction = _check_choice(catalog, args.persona, args.instruction)
     chat_model = _chat_model(args)
-    chain = build_chain(chat_model, catalog, args.max_chars)
+    chain = build_chain(chat_model, catalog, args.max_chars, _retriever(args.knowledge))
     history: list[dict] = []
     print(f"Tandem chat on {chat_model.describe()}\npersona: {persona}, instruction: {instruction}\n{CHAT_HELP}")
     while True:
@@ -221,6 +237,7 @@ def _stream_answer(chain, inputs: dict) -> str:
 
 def run_serve(args) -> int:
     from bot.app import build_app
+    from bot.retrieval import knowledge_for_adapter
 
     local = args.host in ("127.0.0.1", "localhost", "::1")
     auth = None
@@ -233,7 +250,10 @@ def run_serve(args) -> int:
         raise TandemError(f"binding to {args.host} exposes the chat beyond this machine; add --auth USER:PASSWORD")
     catalog = _catalog(args, strict=False)
     chat_model = _chat_model(args)
-    app = build_app(chat_model, catalog, chat_model.describe(), args.max_chars)
+    adapter = chat_model.loaded.adapter
+    knowledge = None if args.no_knowledge else args.knowledge or (adapter and knowledge_for_adapter(adapter))
+    app = build_app(chat_model, catalog, chat_model.describe(), args.max_chars, retriever=_retriever(knowledge),
+                    has_adapter=adapter is not None)
     print(f"Tandem chat on http://{args.host}:{args.port} ({chat_model.describe()})", flush=True)
     app.launch(server_name=args.host, server_port=args.port, auth=auth, quiet=True, show_error=True)
     return 0

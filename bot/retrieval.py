@@ -9,6 +9,7 @@ embedded MiniLM model into LangChain's in-memory vector store. The chain puts th
 the system prompt when retrieval is switched on (`bot.chain`), and evaluation measures exactly that.
 """
 
+import json
 from pathlib import Path
 
 from langchain_core.documents import Document
@@ -61,6 +62,21 @@ def load_knowledge(directory: Path, k: int = TOP_K) -> VectorStoreRetriever:
     store = InMemoryVectorStore(MiniLMEmbeddings())
     store.add_documents(passages)
     return store.as_retriever(search_kwargs={"k": k})
+
+
+def knowledge_for_adapter(adapter: Path) -> Path | None:
+    """The knowledge/ directory beside the data an adapter was trained on, when the metadata names one."""
+    from bot.models import ADAPTER_METADATA
+    from bot.paths import PROJECT_ROOT
+
+    try:
+        data = json.loads((Path(adapter) / ADAPTER_METADATA).read_text())["data"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not data:
+        return None
+    first = Path(data[0])
+    return knowledge_beside(first if first.is_absolute() else PROJECT_ROOT / first)
 
 
 def knowledge_beside(data_file: Path) -> Path | None:

@@ -8,7 +8,10 @@ import pytest
 from gradio_client import Client
 from gradio_client.utils import Status
 
-from bot.app import build_app
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+
+from bot.app import BASE, TUNED, build_app
 from bot.personas import load_catalog
 
 
@@ -121,3 +124,67 @@ def test_the_page_names_the_model_and_binds_locally(served):
     texts = " ".join(str(c.get("props", {}).get("value", "")) for c in config["components"])
     assert "echo (test fake)" in texts
     assert url.startswith("http://127.0.0.1:")
+
+
+class FixedRetriever(BaseRetriever):
+    """Always finds the same passage, so a test can look for it in the prompt."""
+
+    def _get_relevant_documents(self, query, *, run_manager=None):
+        return [Document(page_content="PASSAGE-42: the warranty lasts 24 months.")]
+
+
+@pytest.fixture
+def served_full(echo_model):
+    """The app with a retriever and an adapter offered in the compare view."""
+    app = build_app(echo_model, load_catalog(), echo_model.describe(), max_chars=200,
+                    retriever=FixedRetriever(), has_adapter=True)
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/", echo_model
+    finally:
+        app.close()
+
+
+def system_prompt_of(call) -> str:
+    messages, _ = call
+    return next((m.content for m in messages if m.type == "system"), "")
+
+
+def test_the_knowledge_toggle_puts_passages_into_the_prompt_only_when_on(served_full):
+    url, model = served_full
+    client = Client(url, verbose=False)
+    client.predict("warranty?", "support", "direct", True, api_name="/respond")
+    client.predict("warranty again?", "support", "direct", False, api_name="/respond")
+    assert "PASSAGE-42" in system_prompt_of(model.calls[0])
+    assert "PASSAGE-42" not in system_prompt_of(model.calls[1])
+
+
+def test_compare_answers_every_chosen_combination_with_its_own_model_persona_and_latency(served_full):
+    url, model = served_full
+    client = Client(url, verbose=False)
+    slots = [True, BASE, "support", "direct", False,
+             True, TUNED, "executive", "steps", True,
+             False, BASE, "plain", "direct", False,
+             True, TUNED, "plain", "direct", False]
+    result = client.predict("Which plan suits me?", *slots, api_name="/compare")
+    answers, latencies, status = result[:4], result[4:8], result[8]
+    assert status == ""
+    catalog = load_catalog()
+    for slot, persona in ((0, "support"), (1, "executive"), (3, "plain")):
+        first_line = catalog.persona(persona).system_prompt.splitlines()[0]
+        assert f"[{first_line}" in answers[slot] and "Which plan suits me?" in answers[slot]
+        assert latencies[slot].startswith("first token") and "total" in latencies[slot]
+    assert answers[2] == "" and latencies[2] == "", "a combination left off is not run"
+    # One call per chosen combination, in order; only the base one turns the adapter off.
+    assert [call[1].get("use_adapter", True) for call in model.calls] == [False, True, True]
+    assert ["PASSAGE-42" in system_prompt_of(call) for call in model.calls] == [False, True, False]
+    assert "Task:" in system_prompt_of(model.calls[1]) and catalog.instruction("steps").prompt.split()[0] in \
+        system_prompt_of(model.calls[1])
+
+
+def test_compare_with_nothing_chosen_says_so(served_full):
+    url, model = served_full
+    slots = [False, BASE, "support", "direct", False] * 4
+    result = Client(url, verbose=False).predict("q", *slots, api_name="/compare")
+    assert "Choose at least one" in result[8] and model.calls == []
