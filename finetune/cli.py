@@ -1,4 +1,4 @@
-"""`tandem train`, `tandem export`, `tandem eval` and `tandem data check`: registered into the `tandem` command as a plugin.
+"""`tandem train`, `export`, `eval`, `data check` and `data export`: registered into the `tandem` command as a plugin.
 
 `bot` never imports `finetune`; `bot.cli` finds these commands through the `tandem.commands`
 entry point declared in pyproject.toml, the same hook any third-party package can use.
@@ -83,6 +83,25 @@ def register(commands) -> None:
     check.add_argument("files", nargs="+", type=Path)
     _add_data_options(check, FORMATS)
     check.set_defaults(run=run_data_check)
+    export_feedback = data.add_parser(
+        "export", help="turn rated chat turns into training data (chat-messages JSONL, or CSV)",
+        description="Write the rated turns of the conversation log as training examples: the correction when "
+                    "one was given, else a thumbs-up answer. Examples already in the training data are left out "
+                    "and e-mail addresses, phone numbers and card numbers are replaced by [EMAIL], [PHONE], [CARD].")
+    export_feedback.add_argument("--since", metavar="YYYY-MM-DD", help="only turns from this day on (UTC)")
+    export_feedback.add_argument("--persona", metavar="ID", help="only turns answered under this persona")
+    export_feedback.add_argument("--out", type=Path, metavar="FILE",
+                                 help="output file, CSV if it ends in .csv (default: feedback-<today>.jsonl)")
+    export_feedback.add_argument("--db", type=Path, metavar="PATH",
+                                 help="conversation log (default: $TANDEM_HOME/conversations.sqlite3)")
+    scrubbing = export_feedback.add_mutually_exclusive_group()
+    scrubbing.add_argument("--scrub", metavar="KINDS", default="email,phone,card",
+                           help="comma-separated kinds of personal data to replace (default: email,phone,card)")
+    scrubbing.add_argument("--no-scrub", action="store_true", help="replace nothing")
+    export_feedback.add_argument("--existing", nargs="+", type=Path, metavar="FILE",
+                                 help="training data to leave out of the export (default: "
+                                      f"{SAMPLE_DOMAIN.relative_to(PROJECT_ROOT)}/train.jsonl)")
+    export_feedback.set_defaults(run=run_data_export)
 
 
 def _add_data_options(parser: argparse.ArgumentParser, formats) -> None:
@@ -192,3 +211,30 @@ def run_data_check(args) -> int:
     print(f"{len(data.examples)} usable examples, {len(data.problems)} problems, {data.duplicates} duplicates removed"
           + (f", categories: {', '.join(categories)}" if categories else ""))
     return 1 if data.problems else 0
+
+
+def run_data_export(args) -> int:
+    from datetime import date
+
+    from bot.paths import tandem_home
+    from bot.store import ConversationStore
+    from finetune.feedback import SCRUB_KINDS, export_feedback
+
+    try:
+        since = date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        raise TandemError(f"--since {args.since!r}: expected a date as YYYY-MM-DD") from None
+    db = args.db or tandem_home() / "conversations.sqlite3"
+    if not db.is_file():
+        raise TandemError(f"no conversation log at {db}; chats are logged there by tandem serve (or pass --db)")
+    scrub = set() if args.no_scrub else {kind.strip() for kind in args.scrub.split(",") if kind.strip()}
+    out = args.out or Path(f"feedback-{date.today().isoformat()}.jsonl")
+    report = export_feedback(ConversationStore(db), out, since=since, persona=args.persona, scrub=scrub,
+                             existing=args.existing)
+    print(f"{report.exported} examples written to {report.out}")
+    print(f"left out: {report.skipped_thumbs_down} thumbs-down without a correction, "
+          f"{report.duplicates_of_training} already in the training data, "
+          f"{report.duplicates_within} repeated within the export, {report.skipped_empty} empty")
+    kinds = [kind for kind in SCRUB_KINDS if kind in scrub]
+    print("scrubbed: " + (", ".join(f"{report.scrubbed[kind]} {kind}" for kind in kinds) or "nothing"))
+    return 0
