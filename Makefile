@@ -10,13 +10,21 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: chat test finetune model setup clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: chat test finetune model browser setup clean
 
 chat: model
 	@$(BIN)/tandem serve
 
-test: model
+test: model browser
 	@$(BIN)/python -m pytest -q
+
+# The browser test drives Debian's Chromium through Playwright's Python package (a test dependency);
+# Playwright's own browser download is never used.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser test"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 # Reproduces the shipped adapter: the sample domain with the default recipe.
 finetune: model

@@ -3,6 +3,8 @@ session, optional retrieval grounding) and a compare view (one question, up to f
 instruction combinations side by side)."""
 
 import time
+import uuid
+from datetime import datetime, timezone
 
 import gradio as gr
 from langchain_core.language_models import BaseChatModel
@@ -11,16 +13,19 @@ from langchain_core.retrievers import BaseRetriever
 from bot.chain import MAX_MESSAGE_CHARS, build_chain
 from bot.errors import TandemError
 from bot.personas import Catalog
+from bot.store import ConversationStore
 
 QUEUE_SIZE = 16
 """Requests waiting beyond this get "queue is full" at once instead of an endless spinner."""
 COMPARE_SLOTS = 4
 TUNED, BASE = "tuned (base + adapter)", "base (adapter off)"
+ALL = "all"
 
 
 def new_session() -> dict:
-    """One browser session's state: what the chat shows, and the persona of the last answer."""
-    return {"messages": [], "persona": None}
+    """One browser session's state: what the chat shows, the persona of the last answer, its id in the
+    conversation log, which logged turn each answer is (by message index), and the turn awaiting a correction."""
+    return {"messages": [], "persona": None, "id": uuid.uuid4().hex, "turns": {}, "pending": None}
 
 
 def model_history(messages: list[dict]) -> list[dict]:
@@ -34,14 +39,31 @@ def notice(title: str, text: str) -> dict:
 
 def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: str,
               max_chars: int = MAX_MESSAGE_CHARS, queue_size: int = QUEUE_SIZE,
-              retriever: BaseRetriever | None = None, has_adapter: bool = False) -> gr.Blocks:
-    """The app around one loaded model; `has_adapter` offers base and tuned in the compare view."""
+              retriever: BaseRetriever | None = None, has_adapter: bool = False,
+              store: ConversationStore | None = None) -> gr.Blocks:
+    """The app around one loaded model; `has_adapter` offers base and tuned in the compare view, and
+    `store` (None: nothing is logged) records every chat turn and its thumbs and corrections."""
     chain = build_chain(chat_model, catalog, max_chars, retriever)
+    loaded = getattr(chat_model, "loaded", None)
+    base_model = loaded.name if loaded else chat_model.describe()
+    adapter = loaded.adapter if loaded else None
+
+    def log_turn(session: dict, persona_id: str, instruction_id: str, grounded: bool, question: str,
+                 answer: str, started: datetime) -> None:
+        if store is None:
+            return
+        turn = store.log_turn(
+            session_id=session["id"], persona_id=persona_id, persona_hash=catalog.persona(persona_id).content_hash,
+            instruction_id=instruction_id, instruction_hash=catalog.instruction(instruction_id).content_hash,
+            base_model=base_model, adapter=adapter, retrieval=bool(grounded), question=question, answer=answer,
+            started_at=started, finished_at=datetime.now(timezone.utc))
+        session["turns"][str(len(session["messages"]) - 1)] = turn
 
     def respond(message: str, persona_id: str, instruction_id: str, session: dict, grounded: bool = False):
         """Stream one answer; yields (chat, session, textbox, status) after every token."""
-        session = {"messages": list(session["messages"]), "persona": session["persona"]}
+        session = {**session, "messages": list(session["messages"]), "turns": dict(session["turns"])}
         messages = session["messages"]
+        started = datetime.now(timezone.utc)
         try:
             persona = catalog.persona(persona_id)
             inputs = {"question": message, "persona": persona_id, "instruction": instruction_id,
@@ -56,13 +78,49 @@ def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: st
         session["persona"] = persona_id
         messages += [{"role": "user", "content": message}, {"role": "assistant", "content": first}]
         yield messages, session, "", ""
+        finished = False
         try:
             for token in stream:
                 messages[-1] = {"role": "assistant", "content": messages[-1]["content"] + token}
                 yield messages, session, "", ""
+            finished = True
         finally:
             stream.close()  # on Stop, Gradio closes this generator: end generation now, not at max tokens
+            if not finished:  # stopped: keep the partial answer in the log too (it cannot be rated)
+                log_turn(session, persona_id, instruction_id, grounded, message, messages[-1]["content"], started)
+        log_turn(session, persona_id, instruction_id, grounded, message, messages[-1]["content"], started)
+        yield messages, session, "", ""
 
+    def rate(session: dict, liked: gr.LikeData):
+        """Thumbs on an answer: stored at once; a thumbs-down opens the correction box for that turn."""
+        turn = session["turns"].get(str(liked.index if isinstance(liked.index, int) else liked.index[0]))
+        if store is None or turn is None:
+            return session, gr.update(visible=False), "⚠️ This answer is not in the conversation log, so it cannot be rated."
+        if liked.liked is True:
+            store.rate(turn, +1)
+            return {**session, "pending": None}, gr.update(visible=False), "👍 Thanks: rating saved."
+        if liked.liked is False:
+            store.rate(turn, -1)
+            return ({**session, "pending": turn}, gr.update(visible=True),
+                    "👎 Rating saved. What should it have said? (optional)")
+        return session, gr.update(), ""
+
+    def correct(text: str, session: dict):
+        turn = session.get("pending")
+        if store is None or turn is None:
+            return session, gr.update(visible=False), "", "⚠️ Give an answer a thumbs-down first."
+        if not text.strip():
+            return session, gr.update(visible=True), text, "⚠️ The correction is empty."
+        store.rate(turn, -1, text)
+        return {**session, "pending": None}, gr.update(visible=False), "", "✅ Correction saved."
+
+    def rated(persona_filter: str, rating_filter: str):
+        if store is None:
+            return []
+        rows = store.recent_rated(persona=None if persona_filter == ALL else persona_filter,
+                                  rating={ALL: None, "👍": 1, "👎": -1}[rating_filter])
+        return [[r["rated_at"][:19].replace("T", " "), r["persona_id"], "👍" if r["rating"] > 0 else "👎",
+                 r["question"], r["answer"], r["correction"] or ""] for r in rows]
     def clear():
         return [], new_session(), ""
 
@@ -101,31 +159,41 @@ def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: st
         if catalog.errors:
             gr.Markdown("⚠️ Skipped files that did not load:\n" + "\n".join(f"- `{e}`" for e in catalog.errors))
         with gr.Tab("Chat"):
-            chat_tab(respond, clear, persona_choices, instruction_choices, catalog, max_chars, retriever)
+            chat_tab(respond, clear, rate, correct, persona_choices, instruction_choices, catalog, max_chars,
+                     retriever, logging=store is not None)
         with gr.Tab("Compare"):
             compare_tab(compare, persona_choices, instruction_choices, catalog, max_chars, retriever, has_adapter)
+        with gr.Tab("Rated answers") as rated_tab:
+            rated_answers_tab(rated, rated_tab, catalog, store)
     app.queue(max_size=queue_size, default_concurrency_limit=1)
     return app
 
 
-def chat_tab(respond, clear, persona_choices, instruction_choices, catalog: Catalog, max_chars: int,
-             retriever: BaseRetriever | None) -> None:
+def chat_tab(respond, clear, rate, correct, persona_choices, instruction_choices, catalog: Catalog,
+             max_chars: int, retriever: BaseRetriever | None, logging: bool) -> None:
     with gr.Row():
         persona = gr.Dropdown(persona_choices, value=catalog.default_persona, label="Persona (audience)")
         instruction = gr.Dropdown(instruction_choices, value=catalog.default_instruction, label="Instruction")
         grounded = gr.Checkbox(value=retriever is not None, interactive=retriever is not None,
                                label="Ground answers in the knowledge base" if retriever is not None
                                else "Knowledge base (none loaded)", scale=0, min_width=200)
-    session = gr.State(new_session())
+    session = gr.State(new_session)  # called per browser session: each gets its own log id
     # Ungrouped, so a "Persona switched" notice stands alone instead of inside the previous answer.
-    chat = gr.Chatbot(label="Conversation", height=480, group_consecutive_messages=False)
+    chat = gr.Chatbot(label="Conversation", height=480, group_consecutive_messages=False,
+                      feedback_options=("Like", "Dislike") if logging else None)
     with gr.Row():
         text = gr.Textbox(placeholder=f"Ask a question (up to {max_chars:,} characters)", show_label=False,
                           scale=1, max_lines=8, autofocus=True)
         send = gr.Button("Send", variant="primary", scale=0, min_width=90)
         stop = gr.Button("Stop", variant="stop", scale=0, min_width=90)
         reset = gr.Button("Clear", scale=0, min_width=90)
+    with gr.Row(visible=False) as correction_row:
+        correction = gr.Textbox(label="What should it have said?", lines=2, scale=1)
+        save = gr.Button("Save correction", scale=0, min_width=150)
     status = gr.Markdown()
+    chat.like(rate, inputs=[session], outputs=[session, correction_row, status], api_name=False)
+    save.click(correct, inputs=[correction, session], outputs=[session, correction_row, correction, status],
+               api_name="correct")
     io = dict(fn=respond, inputs=[text, persona, instruction, session, grounded],
               outputs=[chat, session, text, status])
     sent = send.click(**io, api_name="respond")
@@ -133,6 +201,22 @@ def chat_tab(respond, clear, persona_choices, instruction_choices, catalog: Cata
     stop.click(None, cancels=[sent, submitted])
     reset.click(clear, outputs=[chat, session, status], api_name="clear")
     chat.clear(clear, outputs=[chat, session, status], api_name=False)  # the chat's own trash icon
+
+
+def rated_answers_tab(rated, tab, catalog: Catalog, store: ConversationStore | None) -> None:
+    if store is None:
+        gr.Markdown("The conversation log is off (`--no-log`), so there are no ratings to show.")
+        return
+    gr.Markdown(f"Recently rated answers from the conversation log (`{store.path}`); "
+                "`tandem data export` turns them into training data.")
+    with gr.Row():
+        persona = gr.Dropdown([ALL, *catalog.personas], value=ALL, label="Persona")
+        rating = gr.Dropdown([ALL, "👍", "👎"], value=ALL, label="Rating")
+        refresh = gr.Button("Refresh", scale=0, min_width=120)
+    table = gr.Dataframe(headers=["rated (UTC)", "persona", "rating", "question", "answer", "correction"],
+                         datatype=["str"] * 6, interactive=False, wrap=True)
+    for trigger in (refresh.click, persona.change, rating.change, tab.select):
+        trigger(rated, inputs=[persona, rating], outputs=table, api_name=False)
 
 
 def compare_tab(compare, persona_choices, instruction_choices, catalog: Catalog, max_chars: int,

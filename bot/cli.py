@@ -54,6 +54,8 @@ def make_parser() -> argparse.ArgumentParser:
                            help="Markdown files for retrieval grounding (default: knowledge/ beside the adapter's "
                                 "training data, when there is one)")
     knowledge.add_argument("--no-knowledge", action="store_true", help="no retrieval toggle")
+    serve.add_argument("--no-log", action="store_true",
+                       help="do not record turns and ratings in $TANDEM_HOME/conversations.sqlite3")
     serve.set_defaults(run=run_serve)
 
     personas = commands.add_parser("personas", help="list or show personas").add_subparsers(required=True,
@@ -238,6 +240,7 @@ def _stream_answer(chain, inputs: dict) -> str:
 def run_serve(args) -> int:
     from bot.app import build_app
     from bot.retrieval import knowledge_for_adapter
+    from bot.store import ConversationStore
 
     local = args.host in ("127.0.0.1", "localhost", "::1")
     auth = None
@@ -252,9 +255,11 @@ def run_serve(args) -> int:
     chat_model = _chat_model(args)
     adapter = chat_model.loaded.adapter
     knowledge = None if args.no_knowledge else args.knowledge or (adapter and knowledge_for_adapter(adapter))
+    store = None if args.no_log else ConversationStore()
     app = build_app(chat_model, catalog, chat_model.describe(), args.max_chars, retriever=_retriever(knowledge),
-                    has_adapter=adapter is not None)
-    print(f"Tandem chat on http://{args.host}:{args.port} ({chat_model.describe()})", flush=True)
+                    has_adapter=adapter is not None, store=store)
+    print(f"Tandem chat on http://{args.host}:{args.port} ({chat_model.describe()}); "
+          + ("conversation log off" if store is None else f"conversation log: {store.path}"), flush=True)
     app.launch(server_name=args.host, server_port=args.port, auth=auth, quiet=True, show_error=True)
     return 0
 
