@@ -117,19 +117,19 @@ def adapter_labels(adapters: list[Path]) -> dict[str, Path]:
 
 
 def select_questions(examples: list[Example], limit: int | None) -> list[Example]:
-    """All questions, or about `limit` of them: whole paraphrase groups spread evenly over the file."""
+    """All questions, or about `limit` of them: whole paraphrase groups spread evenly over the file
+    (a group is never split, so the count may exceed `limit` by a group's size less one)."""
     if limit is None or limit >= len(examples):
         return examples
     groups: dict[str, list[Example]] = {}
     for index, example in enumerate(examples):
         groups.setdefault(example.group or f"#{index}", []).append(example)
     ordered = list(groups.values())
-    chosen, step = [], len(ordered) / max(1, limit)
-    position = 0.0
+    chosen, step, position = [], len(ordered) / limit, 0.0
     while position < len(ordered) and len(chosen) < limit:
-        chosen += ordered[int(position)]
+        chosen += ordered[int(position)]  # a whole group, so the total may pass `limit` by a few
         position += max(step, 1.0)
-    return chosen[:limit]
+    return chosen
 
 
 def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvColumns = CsvColumns(),

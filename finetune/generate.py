@@ -34,7 +34,9 @@ def generate_batch(loaded: LoadedModel, conversations: list[list[dict]], max_new
     tokenizer, model = loaded.tokenizer, loaded.model
     prompts = [apply_template(tokenizer, messages) for messages in conversations]
     tokenizer.padding_side = "left"  # generation continues from the right edge of every row
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token  # padding is masked out, so any token will do
+    pad_id = tokenizer.pad_token_id
     inputs = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
     started = time.monotonic()
     with torch.inference_mode():

@@ -14,6 +14,8 @@ NUMBER_WORDS = {
     "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
     "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
 }
+TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+UNITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 CURRENCY_WORDS = {"usd", "dollar", "dollars", "eur", "euro", "euros", "gbp", "pound", "pounds"}
 
 
@@ -25,6 +27,8 @@ def normalise(text: str) -> list[str]:
     text = re.sub(r"(\d+)\.(\d*?)0+\b", lambda m: m[1] + ("." + m[2] if m[2] else ""), text)  # 20.00 -> 20, 89.60 -> 89.6
     text = re.sub(r"\bper ?cent\b", "%", text)
     text = re.sub(r"(\d)-(?=[a-z])", r"\1 ", text)             # 30-day -> 30 day
+    text = re.sub(rf"\b({'|'.join(TENS)})[- ]({'|'.join(UNITS)})\b",  # twenty-five -> 25
+                  lambda m: str(NUMBER_WORDS[m[1]] + NUMBER_WORDS[m[2]]), text)
     tokens = []
     for token in re.findall(r"\d+(?:\.\d+)?|%|[a-z]+", text):
         if token in NUMBER_WORDS:

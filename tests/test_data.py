@@ -99,3 +99,54 @@ def test_unreadable_and_undetectable_files(tmp_path):
     (tmp_path / "odd.jsonl").write_text('{"prompt": "x"}\n')
     with pytest.raises(DataError, match="cannot tell the format"):
         load_examples([tmp_path / "odd.jsonl"])
+
+
+@pytest.mark.parametrize("record", [
+    {"question": "Q", "answer": "A", "key_facts": [" $149.95 ", "9"], "group": "F001"},
+    {"question": "Q", "answer": "A", "key_facts": ["$149.95", "9"], "fact_id": "F001"},
+    {"instruction": "Q", "output": "A", "key_facts": ["$149.95", "9"], "fact_id": "F001"},
+    {"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}],
+     "key_facts": ["$149.95", "9"], "group": "F001"},
+])
+def test_key_facts_and_group_are_read_from_every_jsonl_format(tmp_path, record):
+    [example] = load_examples([write(tmp_path / "eval.jsonl", [record])]).examples
+    assert (example.question, example.answer) == ("Q", "A")
+    assert example.key_facts == ("$149.95", "9") and example.group == "F001"
+
+
+def test_evaluation_fields_are_optional_and_a_numeric_group_is_text(tmp_path):
+    plain, numbered = load_examples([write(tmp_path / "eval.jsonl", [
+        {"question": "Q1", "answer": "A1"}, {"question": "Q2", "answer": "A2", "fact_id": 7}])]).examples
+    assert (plain.key_facts, plain.group) == ((), None)
+    assert numbered.group == "7"
+
+
+def test_csv_key_facts_are_separated_by_semicolons(tmp_path):
+    from finetune.data import CsvColumns
+
+    path = tmp_path / "eval.csv"
+    path.write_text("q,a,facts,paraphrase\n"
+                    "How much?,It is $149.95 for 9 pods.,$149.95; 9 ;,F1\n"
+                    "What price?,$149.95.,$149.95,F1\n"
+                    "Colour?,Green.,,\n")
+    examples = load_examples([path], columns=CsvColumns("q", "a", key_facts="facts", group="paraphrase")).examples
+    assert [(e.key_facts, e.group) for e in examples] == [(("$149.95", "9"), "F1"), (("$149.95",), "F1"), ((), None)]
+    with pytest.raises(DataError, match="eval.csv:1: no column 'Facts' .--key-facts-col."):
+        load_examples([path], columns=CsvColumns("q", "a", key_facts="Facts"))
+
+
+def test_malformed_key_facts_and_groups_are_problems_with_file_and_line(tmp_path):
+    path = write(tmp_path / "eval.jsonl", [
+        {"question": "ok", "answer": "fine", "key_facts": ["fine"]},
+        {"question": "q2", "answer": "a2", "key_facts": "$149.95"},
+        {"question": "q3", "answer": "a3", "key_facts": ["ok", "  "]},
+        {"question": "q4", "answer": "a4", "key_facts": [149.95]},
+        {"question": "q5", "answer": "a5", "group": ["F1"]},
+    ])
+    data = load_examples([path])
+    assert [e.question for e in data.examples] == ["ok"]
+    assert [str(p) for p in data.problems] == [
+        f"{path}:2: field 'key_facts' must be a list of non-empty strings",
+        f"{path}:3: field 'key_facts' must be a list of non-empty strings",
+        f"{path}:4: field 'key_facts' must be a list of non-empty strings",
+        f"{path}:5: field 'group' must be a string"]

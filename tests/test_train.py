@@ -204,3 +204,63 @@ def test_recipe_files_and_overrides_are_validated(tmp_path):
         with_overrides(load_recipe(), {"epochs": 0})
     with pytest.raises(RecipeError, match="shipped recipes: default"):
         load_recipe("nope")
+
+
+def test_system_persona_never_picks_a_persona_whose_rules_the_answer_breaks():
+    import random
+
+    from bot.personas import load_catalog
+    from finetune.data import Example
+    from finetune.train import system_persona
+
+    personas = list(load_catalog().personas.values())
+    answers = ["Yes. " * 110,                    # too long for plain (100) and executive (80)
+               "Great news, it ships today!",    # an exclamation: not compliance or engineer
+               "The bottom line: it ships today.",
+               "word " * 200]                    # too long for every persona
+    rng = random.Random(0)
+    for answer in answers:
+        fitting = {p.id for p in personas if not p.style.violations(answer)}
+        chosen = [system_persona(Example("Q", answer), personas, rng) for _ in range(200)]
+        assert {p.id for p in chosen if p is not None} == fitting
+    assert fitting == set(), "the last answer fits no persona, so it never had one"
+
+
+def test_system_persona_is_none_for_about_half_and_always_without_personas():
+    import random
+
+    from bot.personas import load_catalog
+    from finetune.data import Example
+    from finetune.train import system_persona
+
+    personas = list(load_catalog().personas.values())
+    example = Example("Q", "The bottom line: it ships today.")
+    picks = [system_persona(example, personas, random.Random(7)) for _ in range(3)]
+    assert picks[0] == picks[1] == picks[2], "a seed decides the choice"
+    rng = random.Random(0)
+    nones = sum(system_persona(example, personas, rng) is None for _ in range(1000))
+    assert 420 < nones < 580
+    assert all(system_persona(example, [], rng) is None for _ in range(100))
+
+
+def test_a_persona_prompt_that_makes_an_example_too_long_falls_back_to_no_system_prompt(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    from bot.personas import load_catalog
+    from finetune.data import Example
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    support = load_catalog().persona("support")
+    examples = [Example(f"What is fact {i}?", f"Fact {i} is {i} days.", source=f"facts.jsonl:{i}") for i in range(20)]
+    plain, _ = tokenize_examples(examples, tokenizer, 10_000)
+    roomy, _ = tokenize_examples(examples, tokenizer, 10_000, [support], seed=0)
+    with_persona = [i for i, ((_, a), (_, b)) in enumerate(zip(plain, roomy)) if len(b["input_ids"]) > len(a["input_ids"])]
+    assert 0 < len(with_persona) < 20, "with room, some examples carry the persona prompt"
+
+    tight = max(len(row["input_ids"]) for _, row in plain)
+    fitted, long = tokenize_examples(examples, tokenizer, tight, [support], seed=0)
+    assert long == [], "no example is lost to the persona prompt"
+    assert [row for _, row in fitted] == [row for _, row in plain]
+
+    _, long = tokenize_examples(examples, tokenizer, tight - 1, [support], seed=0)
+    assert long and all("over-long example" in p.message for p in long), "too long even without a persona"

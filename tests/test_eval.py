@@ -1,0 +1,514 @@
+"""`tandem eval`: batched generation, the cell matrix, a whole report on the tiny model, comparisons, CLI errors."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from bot.errors import PersonaError, TandemError
+from bot.models import LoadedModel, load_model
+from bot.paths import PROJECT_ROOT
+from bot.personas import load_catalog
+from bot.prompts import apply_template
+from finetune.data import Example
+from finetune.evaluate import (GENERAL_QUESTIONS, EvalConfig, EvalError, load_general_questions, plan_cells,
+                               run_eval, select_questions)
+from finetune.generate import generate_batch
+from finetune.metrics import cosine_pairs, key_fact_recall
+from finetune.report import compare, drift, summarise, verdict
+from tests.test_train import tiny_recipe, write_qa
+
+TANDEM = str(Path(sys.executable).parent / "tandem")
+MAX_NEW_TOKENS = 8
+PERSONAS = ["support", "executive"]  # executive requires "bottom line": the tiny model's answers never adhere
+PROMPTS = ["none", "support", "executive", "support+few-shot", "support+retrieval"]
+CELLS = [f"{model} · {prompt}" for model in ("base", "tuned") for prompt in PROMPTS]
+EVAL_SET = [
+    {"question": "How long do refunds take?", "answer": "Refunds take five days.",
+     "key_facts": ["refunds", "5 days"], "group": "F1"},
+    {"question": "When will my refund arrive?", "answer": "Refunds arrive within five days.",
+     "key_facts": ["refunds", "5 days"], "group": "F1"},
+    {"question": "How do I reset my password?", "answer": "Use the reset link on the login page.",
+     "key_facts": ["reset link", "login page"], "group": "F2"},
+    {"question": "How much is the kettle?", "answer": "The kettle costs $49.95.", "key_facts": ["$49.95"]},
+    {"question": "Say hello.", "answer": "Hello."},
+]
+
+
+def chat(question: str) -> list[dict]:
+    return [{"role": "user", "content": question}]
+
+
+def tandem(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([TANDEM, "eval", *map(str, args)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """The tiny model gains nothing from a second thread, and on a busy machine two threads wait on each
+    other: generation measured ten times slower with two than with one."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def noisy_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
+    """The tiny model with large random weights: the conftest one only ever says newlines, so every answer
+    would be the same empty string; this one says a different string of tokens for every prompt."""
+    import torch
+
+    loaded = load_model(str(tiny_model_dir))
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, parameter in loaded.model.named_parameters():
+            if "norm" not in name:
+                parameter.normal_(0, 0.3)
+    out = tmp_path_factory.mktemp("noisy-model")
+    loaded.model.save_pretrained(out, safe_serialization=True)
+    loaded.tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def noisy_model(noisy_model_dir) -> LoadedModel:
+    return load_model(str(noisy_model_dir))
+
+
+@pytest.fixture(scope="module")
+def domain(tmp_path_factory) -> SimpleNamespace:
+    """An evaluation set with a paraphrase pair, two knowledge files and two general questions."""
+    root = tmp_path_factory.mktemp("domain")
+    (root / "eval.jsonl").write_text("".join(json.dumps(record) + "\n" for record in EVAL_SET))
+    (root / "knowledge").mkdir()
+    (root / "knowledge" / "refunds.md").write_text("# Refunds\n\n## Timing\n\nRefunds take five days.\n")
+    (root / "knowledge" / "account.md").write_text("# Account\n\n## Password\n\nUse the reset link on the login "
+                                                   "page.\n")
+    (root / "general.jsonl").write_text('{"question": "What is the capital of France?"}\n\n'
+                                        '{"question": "How many days are in a week?"}\n')
+    return SimpleNamespace(eval=root / "eval.jsonl", knowledge=root / "knowledge", general=root / "general.jsonl")
+
+
+@pytest.fixture(scope="module")
+def adapter(noisy_model_dir, tmp_path_factory) -> Path:
+    from finetune.train import TrainRequest, train
+
+    tmp = tmp_path_factory.mktemp("adapter")
+    return train(TrainRequest(data=[write_qa(tmp / "train.jsonl", 12)], out=tmp / "adapter",
+                              recipe=tiny_recipe(noisy_model_dir, epochs=1, validation_fraction=0.0, eval_every=100)))
+
+
+@pytest.fixture(scope="module")
+def report(noisy_model_dir, adapter, domain, tmp_path_factory) -> Path:
+    config = EvalConfig(data=[domain.eval], knowledge=domain.knowledge, base_model=str(noisy_model_dir),
+                        adapters=[adapter], personas=PERSONAS, general_questions=domain.general,
+                        max_new_tokens=MAX_NEW_TOKENS, batch_size=8,
+                        out=tmp_path_factory.mktemp("reports"))
+    return run_eval(config, progress=False)
+
+
+def read_rows(report: Path) -> list[dict]:
+    return [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
+
+
+def read_summary(report: Path) -> dict:
+    return json.loads((report / "summary.json").read_text())
+
+
+# Batched generation ---------------------------------------------------------------------------------
+
+def test_batched_greedy_answers_equal_one_at_a_time_answers(noisy_model):
+    questions = ["Hi", "How do I reset my password? Refunds take five days, you said.", "Refunds?"]
+    batch = generate_batch(noisy_model, [chat(q) for q in questions], 12)
+    alone = [generate_batch(noisy_model, [chat(q)], 12)[0] for q in questions]
+    assert [g.text for g in batch] == [g.text for g in alone]
+    assert len(set(g.text for g in batch)) == 3, "different prompts, different answers: the comparison means something"
+    tokenizer = noisy_model.tokenizer
+    lengths = [len(tokenizer(apply_template(tokenizer, chat(q)), add_special_tokens=False)["input_ids"])
+               for q in questions]
+    assert [g.prompt_tokens for g in batch] == [g.prompt_tokens for g in alone] == lengths
+    assert len(set(lengths)) == 3, "prompts of different lengths, so the short ones were padded"
+    assert all(g.batch_size == 3 and g.batch_seconds == batch[0].batch_seconds > 0 for g in batch)
+    assert all(0 < g.new_tokens <= 12 and g.truncated == (g.new_tokens == 12) for g in batch)
+
+
+def test_answers_cut_by_max_new_tokens_are_marked_truncated(noisy_model):
+    questions = ["Hi", "Refunds?", "What is fact 3?"]
+    long = generate_batch(noisy_model, [chat(q) for q in questions], 16)
+    short = generate_batch(noisy_model, [chat(q) for q in questions], 3)
+    assert any(g.new_tokens > 3 for g in long)
+    for full, cut in zip(long, short):
+        if full.new_tokens > 3:
+            assert cut.truncated and cut.new_tokens == 3
+
+
+class ScriptedModel:
+    """A fake model whose generate() appends fixed token rows and records what it was given."""
+
+    def __init__(self, continuations):
+        self.continuations = continuations
+        self.inputs = None
+
+    def generate(self, input_ids, attention_mask, max_new_tokens, **settings):
+        import torch
+
+        self.inputs = {"input_ids": input_ids, "attention_mask": attention_mask, **settings}
+        return torch.cat([input_ids, torch.tensor(self.continuations)], dim=1)
+
+
+def test_generation_stops_at_the_end_of_turn_token_and_pads_on_the_left(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    words, end = tokenizer.encode("Refunds take", add_special_tokens=False), tokenizer.eos_token_id
+    more = tokenizer.encode(" five days", add_special_tokens=False)
+    model = ScriptedModel([[*words, end, end, end], ([*words, *more] * 3)[:len(words) + 3]])
+    loaded = LoadedModel(model=model, tokenizer=tokenizer, name="scripted", adapter=None)
+    stopped, cut = generate_batch(loaded, [chat("Hi"), chat("How do I reset my password?")], len(words) + 3)
+    assert (stopped.text, stopped.new_tokens, stopped.truncated) == ("Refunds take", len(words) + 1, False)
+    assert cut.text.startswith("Refunds take") and (cut.new_tokens, cut.truncated) == (len(words) + 3, True)
+    mask = model.inputs["attention_mask"]
+    assert mask[0, 0] == 0 and mask[0, -1] == 1 and mask[1].all(), "the shorter prompt is padded on the left"
+    assert model.inputs["do_sample"] is False
+
+
+def test_a_tokenizer_without_a_pad_token_still_generates(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tokenizer.pad_token = None  # many base models ship no pad token; generate_batch falls back to eos
+    words = tokenizer.encode("Yes", add_special_tokens=False)
+    model = ScriptedModel([[*words, tokenizer.eos_token_id]] * 2)
+    loaded = LoadedModel(model=model, tokenizer=tokenizer, name="scripted", adapter=None)
+    answers = generate_batch(loaded, [chat("Hi"), chat("How do I reset my password?")], len(words) + 1)
+    assert [a.text for a in answers] == ["Yes", "Yes"]
+
+
+# The matrix and the questions --------------------------------------------------------------------------
+
+def test_cells_are_every_model_under_every_prompt_base_first():
+    catalog = load_catalog()
+    cells = plan_cells(EvalConfig(), [Path("a/one"), Path("b/two")], catalog)
+    prompts = ["none", "support", "plain", "support+few-shot", "support+retrieval"]
+    assert [c.label for c in cells] == [f"{m} · {p}" for m in ("base", "tuned:one", "tuned:two") for p in prompts]
+    assert [c.adapter for c in cells[::5]] == [None, "a/one", "b/two"]
+    few_shot, retrieval = cells[3], cells[4]
+    assert (few_shot.persona, few_shot.few_shot, few_shot.retrieval) == ("support", True, False)
+    assert (retrieval.persona, retrieval.few_shot, retrieval.retrieval) == ("support", False, True)
+
+    single = plan_cells(EvalConfig(personas=["plain"], prompts=["persona", "none"]), [Path("x")], catalog)
+    assert [c.label for c in single] == ["base · none", "base · plain", "tuned · none", "tuned · plain"]
+    same_names = plan_cells(EvalConfig(prompts=["none"]), [Path("a/run"), Path("b/run")], catalog)
+    assert [c.model for c in same_names] == ["base", "tuned:run", "tuned:run-2"]
+
+
+def test_an_unknown_persona_fails_before_any_model_is_loaded(tmp_path):
+    with pytest.raises(PersonaError, match="unknown persona 'nosuch'; valid ids: .*support"):
+        plan_cells(EvalConfig(personas=["support", "nosuch"]), [], load_catalog())
+    config = EvalConfig(personas=["nosuch"], adapters=[], base_model=str(tmp_path / "no-such-model"),
+                        out=tmp_path / "reports")
+    with pytest.raises(PersonaError, match="nosuch"):  # not ModelNotFoundError: no model was loaded
+        run_eval(config, progress=False)
+    assert not (tmp_path / "reports").exists()
+
+
+def test_selected_questions_are_spread_evenly_and_deterministic():
+    examples = [Example(f"q{i}", "a") for i in range(10)]
+    assert select_questions(examples, None) == examples and select_questions(examples, 10) == examples
+    chosen = select_questions(examples, 5)
+    assert [e.question for e in chosen] == ["q0", "q2", "q4", "q6", "q8"]
+    assert select_questions(examples, 5) == chosen
+
+
+@pytest.mark.parametrize("limit", range(1, 8))
+def test_selected_questions_keep_paraphrase_groups_whole(limit):
+    examples = [Example(f"q{i}", "a", group=f"g{i // 2}") for i in range(8)]  # four pairs of paraphrases
+    chosen = select_questions(examples, limit)
+    assert chosen and select_questions(examples, limit) == chosen
+    groups = {e.group for e in chosen}
+    assert sorted(e.question for e in chosen) == sorted(e.question for e in examples if e.group in groups), \
+        f"limit {limit}: {[e.question for e in chosen]} splits a paraphrase pair"
+
+
+def test_general_questions_are_read_and_bad_lines_named(tmp_path):
+    shipped = load_general_questions(GENERAL_QUESTIONS)
+    assert shipped[0].question == "What is the capital of France?" and shipped[0].source.endswith(":1")
+    assert len(shipped) == sum(1 for line in GENERAL_QUESTIONS.read_text().splitlines() if line.strip())
+    path = tmp_path / "general.jsonl"
+    path.write_text('{"question": "Why is the sky blue?"}\n{"prompt": "no question"}\n')
+    with pytest.raises(EvalError, match=f"{path}:2: expected a JSON object"):
+        load_general_questions(path)
+
+
+# A whole report on the tiny model ------------------------------------------------------------------------
+
+def test_the_report_directory_holds_every_file(report):
+    assert sorted(p.name for p in report.iterdir()) == [
+        "correctness.png", "recall_vs_adherence.png", "report.html", "report.md", "results.jsonl", "summary.json"]
+    for chart in ("correctness.png", "recall_vs_adherence.png"):
+        assert (report / chart).read_bytes()[:4] == b"\x89PNG"
+        assert f"![{chart}]({chart})" in (report / "report.md").read_text()
+    html = (report / "report.html").read_text()
+    assert "<table>" in html and "base · support+retrieval" in html
+
+
+def test_every_cell_answers_every_question_exactly_once(report):
+    rows = read_rows(report)
+    domain = Counter((r["cell"], r["question"]) for r in rows if r["kind"] == "domain")
+    assert domain == Counter({(cell, q["question"]): 1 for cell in CELLS for q in EVAL_SET})
+    general = Counter((r["model"], r["prompt"], r["question"]) for r in rows if r["kind"] == "general")
+    assert general == Counter({(m, "none", q): 1 for m in ("base", "tuned")
+                               for q in ("What is the capital of France?", "How many days are in a week?")})
+    assert [c["cell"] for c in read_summary(report)["cells"]] == CELLS
+
+
+def test_prompt_variants_cost_what_they_add(report):
+    tokens = {(r["cell"], r["question"]): r["prompt_tokens"] for r in read_rows(report) if r["kind"] == "domain"}
+    for model in ("base", "tuned"):
+        for q in EVAL_SET:
+            cost = {prompt: tokens[(f"{model} · {prompt}", q["question"])] for prompt in PROMPTS}
+            assert cost["none"] < cost["support"] < cost["support+few-shot"]
+            assert cost["support"] < cost["support+retrieval"]
+
+
+def test_row_scores_follow_from_the_answers(report):
+    catalog = load_catalog()
+    domain = [r for r in read_rows(report) if r["kind"] == "domain"]
+    for row in domain:
+        assert row["key_fact_recall"] == key_fact_recall(row["answer"], row["key_facts"])
+        if row["persona"]:
+            violations = catalog.persona(row["persona"]).style.violations(row["answer"])
+            assert (row["style_violations"], row["adheres"]) == (violations, not violations)
+        else:
+            assert row["adheres"] is None
+        assert not row["truncated"] or row["new_tokens"] == MAX_NEW_TOKENS, "a truncated answer used the whole budget"
+    similarity = cosine_pairs([r["answer"] for r in domain], [r["reference"] for r in domain])
+    assert [r["similarity"] for r in domain] == pytest.approx(similarity, abs=2e-3)
+    pairs = {cell: [r for r in domain if r["cell"] == cell and r["group"] == "F1"] for cell in CELLS}
+    agreement = cosine_pairs([a["answer"] for a, _ in pairs.values()], [b["answer"] for _, b in pairs.values()])
+    for (first, second), score in zip(pairs.values(), agreement):
+        assert first["agreement"] == second["agreement"] == pytest.approx(score, abs=2e-3)
+    assert all(r["agreement"] is None for r in domain if r["group"] != "F1"), \
+        "only questions with a paraphrase in the set have an agreement"
+
+
+def expected_figures(members: list[dict]) -> dict:
+    """A cell's figures recomputed from its rows in results.jsonl."""
+    def average(key):
+        values = [r[key] for r in members if r[key] is not None]
+        return sum(values) / len(values) if values else None
+
+    recall, adheres = average("key_fact_recall"), [r["adheres"] for r in members if r["adheres"] is not None]
+    return {
+        "answers": len(members),
+        "key_fact_recall": None if recall is None else round(100 * recall, 1),
+        "adherence": round(100 * adheres.count(True) / len(adheres), 1) if adheres else None,
+        "similarity": round(average("similarity"), 3),
+        "consistency": round(average("agreement"), 3),
+        "tokens_per_second": round(sum(r["new_tokens"] for r in members) / sum(r["seconds"] for r in members), 1),
+    }
+
+
+def test_summary_figures_are_recomputable_from_the_rows_and_shown_in_the_table(report):
+    rows = [r for r in read_rows(report) if r["kind"] == "domain"]
+    cells = {c["cell"]: c for c in read_summary(report)["cells"]}
+    table = [line for line in (report / "report.md").read_text().splitlines() if line.startswith("| ")]
+    headings = [h.strip() for h in table[0].strip("|").split("|")]
+    columns = {"key_fact_recall": ("Key-fact recall", "%"), "adherence": ("Persona adherence", "%"),
+               "similarity": ("Similarity to reference", ""), "consistency": ("Paraphrase agreement", ""),
+               "tokens_per_second": ("Generated tok/s", ""), "answers": ("Answers", "")}
+    shown = {line.split("|")[1].strip(): [v.strip() for v in line.strip("|").split("|")] for line in table[1:]}
+    for label in CELLS:
+        expected = expected_figures([r for r in rows if r["cell"] == label])
+        assert {key: cells[label][key] for key in expected} == expected, label
+        for key, (heading, unit) in columns.items():
+            value = expected[key]
+            expected_text = "–" if value is None else f"{value:g}{unit}"
+            assert shown[label][headings.index(heading)] == expected_text, (label, key)
+    assert cells["base · none"]["adherence"] is None
+    assert cells["base · support"]["adherence"] == 100.0 and cells["base · executive"]["adherence"] == 0.0
+
+
+def test_drift_compares_the_adapter_with_the_base_on_general_questions(report):
+    general = [r for r in read_rows(report) if r["kind"] == "general"]
+    assert all(r["base_similarity"] == 1.0 for r in general if r["model"] == "base")
+    tuned = [r["base_similarity"] for r in general if r["model"] == "tuned"]
+    [entry] = read_summary(report)["drift"]
+    assert entry == {"model": "tuned", "questions": 2, "similarity_to_base": round(sum(tuned) / 2, 3),
+                     "flagged": sum(tuned) / 2 < 0.6}
+
+
+def test_the_manifest_records_what_was_measured(report, adapter, noisy_model_dir):
+    manifest = read_summary(report)["manifest"]
+    catalog = load_catalog()
+    assert manifest["personas"] == {p.id: p.content_hash for p in catalog.personas.values()}
+    assert manifest["instructions"] == {i.id: i.content_hash for i in catalog.instructions.values()}
+    recorded = manifest["adapters"]["tuned"]
+    metadata = json.loads((adapter / "tandem-adapter.json").read_text())
+    assert {key: recorded[key] for key in metadata} == metadata
+    assert recorded["path"] == str(adapter)
+    weights = (adapter / "adapter_model.safetensors").read_bytes()
+    assert recorded["weights_sha256"] == hashlib.sha256(weights).hexdigest()[:12]
+    assert manifest["base_model"] == str(noisy_model_dir) and manifest["questions"] == len(EVAL_SET)
+    assert [c["label"] for c in manifest["cells"]] == CELLS
+    markdown = (report / "report.md").read_text()
+    assert f"| persona support | {catalog.persona('support').content_hash} |" in markdown
+    assert f"weights {recorded['weights_sha256']}" in markdown
+
+
+def test_editing_a_persona_changes_its_hash_in_the_next_report(report, domain, noisy_model_dir, tmp_path):
+    edited = tmp_path / "personas"
+    edited.mkdir()
+    original = (PROJECT_ROOT / "personas" / "support.yaml").read_text()
+    (edited / "support.yaml").write_text(original.replace("Be warm and patient", "Be brief and patient"))
+    catalog = load_catalog([edited])
+    config = EvalConfig(data=[domain.eval], base_model=str(noisy_model_dir), adapters=[], personas=["support"],
+                        prompts=["persona"], limit=1, general_questions=domain.general, max_new_tokens=4,
+                        out=tmp_path / "reports")
+    again = run_eval(config, catalog, progress=False)
+    before, after = read_summary(report)["manifest"], read_summary(again)["manifest"]
+    assert after["personas"]["support"] == catalog.persona("support").content_hash != before["personas"]["support"]
+    assert after["personas"]["plain"] == before["personas"]["plain"]
+    assert after["instructions"] == before["instructions"]
+    changed = compare(report, again, 2, 5)["changed_inputs"]
+    assert f"persona support: {before['personas']['support']} → {after['personas']['support']}" in changed
+
+
+def test_the_whole_command_runs_on_the_tiny_model(noisy_model_dir, adapter, domain, tmp_path):
+    config = tmp_path / "eval.yaml"  # the two general questions, to keep the run short; flags override the rest
+    config.write_text(f"general_questions: {domain.general}\nmax_new_tokens: 50\n")
+    result = tandem("--config", config, "--base-model", noisy_model_dir, "--adapter", adapter, "--data", domain.eval,
+                    "--knowledge", domain.knowledge, "--personas", ",".join(PERSONAS), "--limit", "4",
+                    "--max-new-tokens", "6", "--out", tmp_path / "reports")
+    assert result.returncode == 0, result.stderr[-3000:]
+    [out] = list((tmp_path / "reports").iterdir())
+    assert f"Report: {out / 'report.html'}" in result.stdout
+    summary = read_summary(out)
+    assert summary["manifest"]["questions"] == 4
+    assert [c["cell"] for c in summary["cells"]] == CELLS and all(c["answers"] == 4 for c in summary["cells"])
+    assert all(sentence in result.stdout for sentence in summary["verdict"])
+    assert summary["manifest"]["config"]["max_new_tokens"] == 6, "a flag overrides the config file"
+    assert all(r["new_tokens"] <= 6 for r in read_rows(out))
+
+
+# Figures, verdict and comparisons ------------------------------------------------------------------------
+
+def row(cell: str, **values) -> dict:
+    model, prompt = cell.split(" · ")
+    return {"kind": "domain", "cell": cell, "model": model, "prompt": prompt,
+            "persona": None if prompt == "none" else prompt, "few_shot": False, "retrieval": False,
+            "key_fact_recall": None, "adheres": None, "similarity": 0.5, "reading_ease": 60.0, "agreement": None,
+            "seconds": 0.5, "new_tokens": 10, "prompt_tokens": 40, "truncated": False, **values}
+
+
+def test_summarise_and_verdict_on_rows_written_by_hand():
+    rows = [row("base · support", key_fact_recall=0.5, adheres=True),
+            row("base · support", key_fact_recall=0.0, adheres=False),
+            row("base · support", adheres=True),
+            row("tuned · support", key_fact_recall=1.0, adheres=True, seconds=0.25),
+            row("tuned · support", key_fact_recall=1.0, adheres=True, seconds=0.25, agreement=0.9),
+            {"kind": "general", "model": "tuned", "base_similarity": 0.4},
+            {"kind": "general", "model": "tuned", "base_similarity": 0.6}]
+    base, tuned = summarise(rows)
+    assert (base["key_fact_recall"], base["adherence"], base["answers"]) == (25.0, 66.7, 3)
+    assert base["tokens_per_second"] == 20.0, "30 tokens in 1.5 s"
+    assert (tuned["key_fact_recall"], tuned["adherence"], tuned["consistency"], tuned["seconds_per_answer"]) == \
+        (100.0, 100.0, 0.9, 0.25)
+    assert drift(rows, 0.6) == [{"model": "tuned", "questions": 2, "similarity_to_base": 0.5, "flagged": True}]
+    assert drift(rows, 0.4)[0]["flagged"] is False
+    [sentence] = verdict([base, tuned], "support")
+    assert "recall from 25% to 100% (+75 points)" in sentence and "adherence moved from 67% to 100%" in sentence
+
+
+def write_summary(directory: Path, recall: float, adherence: float = 90.0, support_hash: str = "aaaaaaaaaaaa") -> Path:
+    directory.mkdir(parents=True)
+    cells = [{"cell": "base · support", "key_fact_recall": recall, "adherence": adherence, "similarity": 0.5,
+              "consistency": None, "seconds_per_answer": 1.0},
+             {"cell": "tuned · none", "key_fact_recall": 50.0, "adherence": None, "similarity": 0.4}]
+    manifest = {"personas": {"support": support_hash}, "instructions": {"direct": "dddddddddddd"}, "adapters": {},
+                "questions_hash": "qqqq"}
+    (directory / "summary.json").write_text(json.dumps({"cells": cells, "manifest": manifest}))
+    return directory
+
+
+@pytest.mark.parametrize("recall, adherence, regressions", [
+    (80.0, 90.0, []),
+    (78.0, 85.0, []),                  # exactly at the margins
+    (77.5, 90.0, ["base · support: key fact recall fell 2.5 points (80 → 77.5; allowed 2)"]),
+    (80.0, 84.0, ["base · support: adherence fell 6 points (90 → 84; allowed 5)"]),
+])
+def test_a_drop_beyond_the_margin_is_a_regression(tmp_path, recall, adherence, regressions):
+    old, new = write_summary(tmp_path / "old", 80.0), write_summary(tmp_path / "new", recall, adherence)
+    result = compare(old, new, max_recall_drop=2, max_adherence_drop=5)
+    assert result["regressions"] == regressions
+    assert [r["cell"] for r in result["cells"]] == ["base · support", "tuned · none"]
+    assert result["cells"][0]["deltas"]["key_fact_recall"] == {"old": 80.0, "new": recall, "delta": recall - 80.0}
+    assert result["changed_inputs"] == []
+
+
+def test_comparison_names_changed_inputs_and_needs_a_common_cell(tmp_path):
+    old = write_summary(tmp_path / "old", 80.0)
+    new = write_summary(tmp_path / "new", 80.0, support_hash="bbbbbbbbbbbb")
+    assert compare(old, new, 2, 5)["changed_inputs"] == ["persona support: aaaaaaaaaaaa → bbbbbbbbbbbb"]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "summary.json").write_text(json.dumps({"cells": [{"cell": "x · y"}], "manifest": {}}))
+    with pytest.raises(TandemError, match="no cell in common"):
+        compare(old, other, 2, 5)
+
+
+def test_the_gate_exits_1_on_a_regression_and_writes_the_comparison_into_new(tmp_path):
+    old, new = write_summary(tmp_path / "old", 80.0), write_summary(tmp_path / "new", 70.0)
+    gated = tandem("--compare", old, new, "--gate")
+    assert gated.returncode == 1, gated.stderr
+    assert "REGRESSION base · support: key fact recall fell 10 points" in gated.stdout
+    assert "gate failed: 1 regression(s)" in gated.stderr
+    assert "class='regression'" in (new / "compare-old.html").read_text()
+    assert "| base · support | 80 → 70 (-10) |" in (new / "compare-old.md").read_text()
+    assert tandem("--compare", old, new).returncode == 0, "without --gate a regression is reported, not fatal"
+    assert tandem("--compare", old, new, "--gate", "--max-recall-drop", "10").returncode == 0
+
+
+def test_the_gate_exits_0_within_the_margins(tmp_path):
+    old, new = write_summary(tmp_path / "old", 80.0), write_summary(tmp_path / "new", 79.0, 87.0)
+    result = tandem("--compare", old, new, "--gate")
+    assert result.returncode == 0, result.stderr
+    assert "base · support: recall 80 → 79 (-1), adherence 90 → 87 (-3)" in result.stdout
+    assert "No regressions beyond the allowed margins." in (new / "compare-old.md").read_text()
+    assert (new / "compare-old.html").is_file() and not list(old.glob("compare-*"))
+
+
+def test_an_unknown_persona_on_the_command_line_exits_2_naming_the_valid_ids():
+    result = tandem("--personas", "nosuch", "--no-adapter", "--limit", "1")
+    assert result.returncode == 2
+    valid = ", ".join(load_catalog().personas)
+    assert result.stderr == f"tandem: unknown persona 'nosuch'; valid ids: {valid}\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--gate"], "tandem: --gate needs --compare OLD NEW"),
+    (["--prompts", "none,sampling", "--no-adapter"], "tandem: --prompts: Input should be"),
+    (["--limit", "0", "--no-adapter"], "tandem: --limit: Input should be greater than 0"),
+])
+def test_user_errors_exit_2_with_one_line(args, message):
+    result = tandem(*args)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith(message), result.stderr
+
+
+def test_comparing_a_directory_that_is_not_a_report_exits_2(tmp_path):
+    report_dir = write_summary(tmp_path / "old", 80.0)
+    (tmp_path / "empty").mkdir()
+    result = tandem("--compare", report_dir, tmp_path / "empty")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"tandem: {tmp_path / 'empty'}: not a Tandem report directory (no summary.json)"
