@@ -65,7 +65,10 @@ def register(commands) -> None:
     evaluate.add_argument("--personas", help="comma-separated persona ids; the first leads the few-shot and "
                                              "retrieval cells (default: support,plain)")
     evaluate.add_argument("--prompts", help="comma-separated prompt variants out of none,persona,few-shot,retrieval")
-    evaluate.add_argument("--limit", type=int, help="evaluate at most N questions (a quick run)")
+    questions = evaluate.add_mutually_exclusive_group()
+    questions.add_argument("--limit", type=int, help="about N questions, whole paraphrase groups spread over the set "
+                                                     "(default 60)")
+    questions.add_argument("--all", action="store_true", help="every question of the evaluation set")
     evaluate.add_argument("--batch-size", type=int)
     evaluate.add_argument("--max-new-tokens", type=int)
     evaluate.add_argument("--out", type=Path, help="reports directory (default: reports/)")
@@ -154,8 +157,11 @@ def run_eval(args) -> int:
               "batch_size": args.batch_size, "max_new_tokens": args.max_new_tokens, "out": args.out,
               "personas": args.personas.split(",") if args.personas else None,
               "prompts": args.prompts.split(",") if args.prompts else None}
+    chosen = {k: v for k, v in fields.items() if v is not None}
+    if args.all:
+        chosen["limit"] = None
     try:
-        config = EvalConfig.model_validate({**config.model_dump(), **{k: v for k, v in fields.items() if v is not None}})
+        config = EvalConfig.model_validate({**config.model_dump(), **chosen})
     except ValidationError as invalid:
         first = invalid.errors()[0]
         raise TandemError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None

@@ -8,6 +8,7 @@ import shutil
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from bot.app import build_app
 from bot.paths import PROJECT_ROOT
@@ -88,7 +89,7 @@ def test_chat_persona_switch_and_thumbs_down_with_correction_end_in_the_log_and_
             text = bot_messages(page).last.inner_text()
             if text and (not seen or text != seen[-1]):
                 seen.append(text)
-            if "heard: How do I reset my password?" in text:
+            if text.rstrip().endswith("| How do I reset my password?"):  # the echo ends with the question
                 break
         time.sleep(0.05)
     page.screenshot(path=ARTIFACTS / "2-answered.png")
@@ -99,7 +100,7 @@ def test_chat_persona_switch_and_thumbs_down_with_correction_end_in_the_log_and_
     page.get_by_placeholder("Ask a question").fill("And what does it cost us?")
     page.get_by_role("button", name="Send", exact=True).click()
     page.get_by_text("Persona switched").wait_for()
-    page.get_by_text("heard: How do I reset my password? | And what does it cost us?").wait_for()
+    page.get_by_text("| How do I reset my password? | And what does it cost us?").wait_for()
     page.screenshot(path=ARTIFACTS / "3-persona-switched.png")
 
     bot_messages(page).last.hover()
@@ -124,5 +125,6 @@ def test_chat_persona_switch_and_thumbs_down_with_correction_end_in_the_log_and_
         {"role": "assistant", "content": "Open Settings, choose Security, then Reset password."}]
 
     page.get_by_role("tab", name="Rated answers").click()
-    page.get_by_text("Open Settings, choose Security, then Reset password.").first.wait_for()
+    expect(page.locator("table").last).to_contain_text("Open Settings, choose Security, then Reset password.")
+    expect(page.locator("table").last).to_contain_text("And what does it cost us?")
     page.screenshot(path=ARTIFACTS / "6-rated-tab.png")

@@ -65,8 +65,10 @@ def test_every_tandem_command_in_the_readme_works_in_order(tmp_path):
 
 
 @pytest.mark.real_model
-def test_the_embedding_example_runs(monkeypatch, capsys):
+@pytest.mark.parametrize("index", range(len(code_blocks("python"))))
+def test_the_python_examples_run(index, monkeypatch, capsys):
     monkeypatch.setenv("TANDEM_HOME", str(REAL_HOME))
-    [example] = code_blocks("python")
+    monkeypatch.chdir(PROJECT_ROOT)  # the examples name the sample domain's files relative to the project
+    example = code_blocks("python")[index]
     exec(compile(example, "README.md", "exec"), {})
     assert capsys.readouterr().out.strip()
