@@ -19,7 +19,7 @@ QUEUE_SIZE = 16
 """Requests waiting beyond this get "queue is full" at once instead of an endless spinner."""
 COMPARE_SLOTS = 4
 TUNED, BASE = "tuned (base + adapter)", "base (adapter off)"
-ALL = "all"
+ALL, UP, DOWN = "all", "thumbs up", "thumbs down"
 
 
 def new_session() -> dict:
@@ -118,8 +118,8 @@ def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: st
         if store is None:
             return []
         rows = store.recent_rated(persona=None if persona_filter == ALL else persona_filter,
-                                  rating={ALL: None, "👍": 1, "👎": -1}[rating_filter])
-        return [[r["rated_at"][:19].replace("T", " "), r["persona_id"], "👍" if r["rating"] > 0 else "👎",
+                                  rating={ALL: None, UP: 1, DOWN: -1}[rating_filter])
+        return [[r["rated_at"][:19].replace("T", " "), r["persona_id"], UP if r["rating"] > 0 else DOWN,
                  r["question"], r["answer"], r["correction"] or ""] for r in rows]
     def clear():
         return [], new_session(), ""
@@ -211,7 +211,7 @@ def rated_answers_tab(rated, tab, catalog: Catalog, store: ConversationStore | N
                 "`tandem data export` turns them into training data.")
     with gr.Row():
         persona = gr.Dropdown([ALL, *catalog.personas], value=ALL, label="Persona")
-        rating = gr.Dropdown([ALL, "👍", "👎"], value=ALL, label="Rating")
+        rating = gr.Dropdown([ALL, UP, DOWN], value=ALL, label="Rating")
         refresh = gr.Button("Refresh", scale=0, min_width=120)
     table = gr.Dataframe(headers=["rated (UTC)", "persona", "rating", "question", "answer", "correction"],
                          datatype=["str"] * 6, interactive=False, wrap=True)

@@ -30,11 +30,13 @@ def test_each_domain_loads_cleanly_and_is_documented(domain):
 
 
 @pytest.mark.parametrize("domain", DOMAINS, ids=lambda p: p.name)
-def test_every_fact_is_asked_two_to_four_ways_and_evaluated_with_key_facts(domain):
+def test_every_fact_is_asked_several_ways_and_evaluated_with_key_facts(domain):
     facts = {row["fact_id"] for row in rows(domain / "facts.jsonl")}
     per_fact = Counter(row["fact_id"] for row in rows(domain / "train.jsonl"))
     assert set(per_fact) == facts
-    assert all(2 <= count <= 4 for count in per_fact.values())
+    assert all(count >= 2 for count in per_fact.values())
+    if domain == SAMPLE_DOMAIN:  # the shipped adapter's recipe relies on many phrasings per fact
+        assert all(count >= 8 for count in per_fact.values())
     for row in rows(domain / "eval.jsonl"):
         assert row["fact_id"] in facts and row["key_facts"]
         assert all(key.lower() in row["answer"].lower() for key in row["key_facts"]), row
