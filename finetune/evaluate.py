@@ -36,7 +36,7 @@ from finetune.metrics import cosine_pairs, key_fact_recall, reading_ease
 SAMPLE_EVAL = PROJECT_ROOT / "data" / "fernhollow-support" / "eval.jsonl"
 GENERAL_QUESTIONS = Path(__file__).resolve().parent / "general_questions.jsonl"
 DEFAULT_LIMIT = 60
-"""The default matrix answers 60 of the sample domain's 165 questions in about MATRIX minutes on 2 cores."""
+"""The default matrix answers 60 of the sample domain's 165 questions in about 15 minutes on 2 cores (measured: 14.5)."""
 PromptKind = Literal["none", "persona", "few-shot", "retrieval"]
 
 

@@ -209,6 +209,7 @@ def _charts(cells: list[dict], out: Path) -> list[str]:
         markers = dict(zip(models, "osD^v<>"))
         for cell in points:
             axes.scatter(cell["adherence"], cell["key_fact_recall"], marker=markers[cell["model"]], s=60,
+                         color=f"C{models.index(cell['model'])}",  # the model's colour in the bar chart
                          label=cell["model"] if cell is next(c for c in points if c["model"] == cell["model"]) else None)
             axes.annotate(cell["prompt"], (cell["adherence"], cell["key_fact_recall"]), fontsize=7,
                           xytext=(4, 4), textcoords="offset points")
