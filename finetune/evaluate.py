@@ -63,7 +63,7 @@ class EvalConfig(BaseModel):
     general_questions: Path = Field(GENERAL_QUESTIONS, description="out-of-domain questions for the drift check")
     drift_threshold: float = Field(0.6, ge=0, le=1, description="flag an adapter whose general answers have a mean "
                                                                   "cosine similarity to the base model's below this")
-    out: Path = Field(PROJECT_ROOT / "reports", description="reports go to OUT/<timestamp>/")
+    out: Path = Field(Path("reports"), description="reports go to OUT/<timestamp>/ (relative to the current directory)")
 
 
 def load_eval_config(path: Path) -> EvalConfig:
