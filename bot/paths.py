@@ -18,3 +18,11 @@ def shipped_personas_dir() -> Path:
 def shipped_adapter_dir() -> Path:
     """Where the fine-tuning pipeline puts the adapter trained on the sample domain."""
     return PROJECT_ROOT / "adapters" / "default"
+
+
+def shown_path(path: Path | str) -> str:
+    """A path inside the project relative to it (data/x/train.jsonl), so shipped metadata names no machine."""
+    try:
+        return str(Path(path).resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)

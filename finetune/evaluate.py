@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import TandemError
 from bot.models import ADAPTER_METADATA, DEFAULT_MODEL, adapter_base_model, default_adapter, load_model
-from bot.paths import PROJECT_ROOT
+from bot.paths import PROJECT_ROOT, shown_path
 from bot.personas import Catalog, load_catalog
 from bot.prompts import render_messages
 from bot.yamlfiles import load_yaml_model
@@ -297,7 +297,7 @@ def _manifest(config: EvalConfig, base: str, adapters: list[Path], catalog: Cata
 
     return {
         "started": started, "wall_seconds": round(seconds, 1),
-        "config": json.loads(config.model_dump_json()),
+        "config": _shown_config(config),
         "base_model": base,
         "adapters": {label: _adapter_metadata(path) for label, path in adapter_labels(adapters).items()},
         "personas": {p.id: p.content_hash for p in catalog.personas.values()},
@@ -310,9 +310,21 @@ def _manifest(config: EvalConfig, base: str, adapters: list[Path], catalog: Cata
     }
 
 
+def _shown_config(config: EvalConfig) -> dict:
+    """The config as JSON, with paths inside the project relative to it."""
+    shown = json.loads(config.model_dump_json())
+    for key in ("knowledge", "general_questions", "out"):
+        if shown[key] is not None:
+            shown[key] = shown_path(shown[key])
+    for key in ("data", "adapters"):
+        if shown[key] is not None:
+            shown[key] = [shown_path(p) for p in shown[key]]
+    return shown
+
+
 def _adapter_metadata(path: Path) -> dict:
     metadata_file = Path(path) / ADAPTER_METADATA
     metadata = json.loads(metadata_file.read_text()) if metadata_file.is_file() else {}
     weights = Path(path) / "adapter_model.safetensors"
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12] if weights.is_file() else None
-    return {"path": str(path), "weights_sha256": digest, **metadata}
+    return {"path": shown_path(path), "weights_sha256": digest, **metadata}

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bot.errors import TandemError
 from bot.models import ADAPTER_METADATA, MANIFEST, load_model, resolve_model
-from bot.paths import PROJECT_ROOT
+from bot.paths import PROJECT_ROOT, shown_path
 from bot.personas import Persona, load_catalog
 from bot.prompts import apply_template, render_messages
 from finetune.data import CsvColumns, DataError, Example, Problem, data_hash, leakage_report, load_examples, split
@@ -276,7 +276,7 @@ def _save_adapter(trainer, loaded, recipe: Recipe, request: TrainRequest, exampl
         "base_model": recipe.base_model,
         "base_model_hash": base_model_hash(recipe.base_model),
         "recipe": recipe.model_dump(),
-        "data": [_shown_path(p) for p in request.data],
+        "data": [shown_path(p) for p in request.data],
         "data_hash": examples_hash,
         "prompt_format": {
             "renderer": "bot.prompts.render_messages(persona, instruction=None, with_examples=False) + the tokenizer's "
@@ -303,14 +303,6 @@ def _save_adapter(trainer, loaded, recipe: Recipe, request: TrainRequest, exampl
     shutil.rmtree(checkpoints_dir(out), ignore_errors=True)
     print(f"tandem: adapter written to {out} (validation loss {metrics['validation_loss_before']} -> "
           f"{metrics['validation_loss_after']}, {metrics['train_tokens_per_second']} train tokens/s)", file=sys.stderr, flush=True)
-
-
-def _shown_path(path: Path) -> str:
-    """A path inside the project relative to it (data/x/train.jsonl), so shipped metadata names no machine."""
-    try:
-        return str(Path(path).resolve().relative_to(PROJECT_ROOT))
-    except ValueError:
-        return str(path)
 
 
 def base_model_hash(name: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from bot.errors import PersonaError, TandemError
 from bot.models import LoadedModel, load_model
-from bot.paths import PROJECT_ROOT
+from bot.paths import PROJECT_ROOT, shown_path
 from bot.personas import load_catalog
 from bot.prompts import apply_template
 from finetune.data import Example
@@ -364,6 +364,11 @@ def test_the_manifest_records_what_was_measured(report, adapter, noisy_model_dir
     markdown = (report / "report.md").read_text()
     assert f"| persona support | {catalog.persona('support').content_hash} |" in markdown
     assert f"weights {recorded['weights_sha256']}" in markdown
+
+
+def test_paths_inside_the_project_are_recorded_relative_to_it(tmp_path):
+    assert shown_path(PROJECT_ROOT / "data" / "fernhollow-support" / "eval.jsonl") == "data/fernhollow-support/eval.jsonl"
+    assert shown_path(tmp_path / "eval.jsonl") == str(tmp_path / "eval.jsonl")
 
 
 def test_editing_a_persona_changes_its_hash_in_the_next_report(report, domain, noisy_model_dir, tmp_path):
