@@ -172,7 +172,8 @@ def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvCol
                             or config.max_new_tokens)
                 for question, generated in _generate_all(loaded, conversations, questions, limit,
                                                          config.batch_size, bar):
-                    rows.append(_answer_row("domain", cell, question, generated))
+                    shown = passages.get(question.question, []) if cell.retrieval else None
+                    rows.append(_answer_row("domain", cell, question, generated, shown))
             general_cell = Cell(model, adapter, None)
             conversations = [render_messages(None, None, q.question) for q in general]
             for question, generated in _generate_all(loaded, conversations, general, config.max_new_tokens,
@@ -232,7 +233,8 @@ def _generate_all(loaded, conversations: list[list[dict]], questions: list[Examp
     return [(questions[i], answers[i]) for i in range(len(conversations))]
 
 
-def _answer_row(kind: str, cell: Cell, question: Example, generated) -> dict:
+def _answer_row(kind: str, cell: Cell, question: Example, generated, passages: list[str] | None = None) -> dict:
+    """One answer of results.jsonl; `passages` are what retrieval put into the prompt (None: no retrieval)."""
     return {
         "kind": kind, "cell": cell.label, "model": cell.model, "adapter": cell.adapter, "prompt": cell.prompt,
         "persona": cell.persona, "few_shot": cell.few_shot, "retrieval": cell.retrieval,
@@ -241,7 +243,7 @@ def _answer_row(kind: str, cell: Cell, question: Example, generated) -> dict:
         "answer": generated.text, "prompt_tokens": generated.prompt_tokens, "new_tokens": generated.new_tokens,
         "seconds": round(generated.batch_seconds / generated.batch_size, 4),
         "batch_seconds": round(generated.batch_seconds, 4), "batch_size": generated.batch_size,
-        "truncated": generated.truncated,
+        "truncated": generated.truncated, "passages": passages,
     }
 
 
@@ -250,6 +252,9 @@ def _score(rows: list[dict], catalog: Catalog) -> None:
     domain = [r for r in rows if r["kind"] == "domain"]
     for row in domain:
         row["key_fact_recall"] = key_fact_recall(row["answer"], row["key_facts"])
+        # How many of the facts retrieval put within the model's reach: separates search failures from reading ones.
+        row["passage_recall"] = (None if row["passages"] is None
+                                 else key_fact_recall("\n\n".join(row["passages"]), row["key_facts"]))
         row["reading_ease"] = reading_ease(row["answer"])
         if row["persona"]:
             row["style_violations"] = catalog.persona(row["persona"]).style.violations(row["answer"])

@@ -17,6 +17,7 @@ from finetune.metrics import mean
 METRICS = [
     # key, heading, unit, higher is better
     ("key_fact_recall", "Key-fact recall", "%", True),
+    ("passage_recall", "Key facts in passages", "%", True),
     ("similarity", "Similarity to reference", "", True),
     ("adherence", "Persona adherence", "%", True),
     ("reading_ease", "Reading ease", "", True),
@@ -37,12 +38,14 @@ def summarise(rows: list[dict]) -> list[dict]:
     for label, members in cells.items():
         first = members[0]
         recall = mean(r["key_fact_recall"] for r in members)
+        in_passages = mean(r.get("passage_recall") for r in members)
         adheres = [r["adheres"] for r in members if r["adheres"] is not None]
         seconds = sum(r["seconds"] for r in members)
         summaries.append({
             "cell": label, "model": first["model"], "prompt": first["prompt"], "persona": first["persona"],
             "few_shot": first["few_shot"], "retrieval": first["retrieval"], "answers": len(members),
             "key_fact_recall": None if recall is None else round(100 * recall, 1),
+            "passage_recall": None if in_passages is None else round(100 * in_passages, 1),
             "similarity": _round(mean(r["similarity"] for r in members), 3),
             "adherence": round(100 * sum(adheres) / len(adheres), 1) if adheres else None,
             "reading_ease": _round(mean(r["reading_ease"] for r in members), 1),
@@ -89,6 +92,8 @@ def verdict(cells: list[dict], lead: str | None) -> list[str]:
     retrieval = by.get(("base", f"{lead}+retrieval"))
     if retrieval and retrieval["key_fact_recall"] is not None:
         text = f"Retrieval alone (base model, {lead} persona, top passages in the prompt) reaches {retrieval['key_fact_recall']:.0f}%"
+        if retrieval.get("passage_recall") is not None:
+            text += f", though the passages it put in the prompt held {retrieval['passage_recall']:.0f}% of the key facts"
         for model in tuned_models:
             both = by.get((model, f"{lead}+retrieval"))
             if both:
@@ -146,6 +151,8 @@ def _markdown(summary: dict, charts: list[str]) -> str:
               "## How to read this", "",
               "- **Key-fact recall**: share of each question's key facts found in the answer after normalising case, "
               "number words and formats, and currency.",
+              "- **Key facts in passages** (retrieval cells): the same measure applied to the passages retrieval put into "
+              "the prompt; recall far below it means the model did not read what it was given.",
               "- **Similarity**: cosine similarity (all-MiniLM-L6-v2) between answer and reference answer.",
               "- **Persona adherence**: share of answers that break none of the persona's own style rules; "
               "**reading ease** is Flesch reading ease (60-70 is plain English).",

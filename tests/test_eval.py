@@ -286,6 +286,11 @@ def test_row_scores_follow_from_the_answers(report):
     domain = [r for r in read_rows(report) if r["kind"] == "domain"]
     for row in domain:
         assert row["key_fact_recall"] == key_fact_recall(row["answer"], row["key_facts"])
+        if row["retrieval"]:
+            assert row["passages"] and row["passage_recall"] == key_fact_recall("\n\n".join(row["passages"]),
+                                                                               row["key_facts"])
+        else:
+            assert row["passages"] is None and row["passage_recall"] is None
         if row["persona"]:
             violations = catalog.persona(row["persona"]).style.violations(row["answer"])
             assert (row["style_violations"], row["adheres"]) == (violations, not violations)
@@ -309,9 +314,11 @@ def expected_figures(members: list[dict]) -> dict:
         return sum(values) / len(values) if values else None
 
     recall, adheres = average("key_fact_recall"), [r["adheres"] for r in members if r["adheres"] is not None]
+    in_passages = average("passage_recall")
     return {
         "answers": len(members),
         "key_fact_recall": None if recall is None else round(100 * recall, 1),
+        "passage_recall": None if in_passages is None else round(100 * in_passages, 1),
         "adherence": round(100 * adheres.count(True) / len(adheres), 1) if adheres else None,
         "similarity": round(average("similarity"), 3),
         "consistency": round(average("agreement"), 3),
@@ -324,7 +331,8 @@ def test_summary_figures_are_recomputable_from_the_rows_and_shown_in_the_table(r
     cells = {c["cell"]: c for c in read_summary(report)["cells"]}
     table = [line for line in (report / "report.md").read_text().splitlines() if line.startswith("| ")]
     headings = [h.strip() for h in table[0].strip("|").split("|")]
-    columns = {"key_fact_recall": ("Key-fact recall", "%"), "adherence": ("Persona adherence", "%"),
+    columns = {"key_fact_recall": ("Key-fact recall", "%"), "passage_recall": ("Key facts in passages", "%"),
+               "adherence": ("Persona adherence", "%"),
                "similarity": ("Similarity to reference", ""), "consistency": ("Paraphrase agreement", ""),
                "tokens_per_second": ("Generated tok/s", ""), "answers": ("Answers", "")}
     shown = {line.split("|")[1].strip(): [v.strip() for v in line.strip("|").split("|")] for line in table[1:]}
@@ -433,6 +441,15 @@ def test_summarise_and_verdict_on_rows_written_by_hand():
     assert drift(rows, 0.4)[0]["flagged"] is False
     [sentence] = verdict([base, tuned], "support")
     assert "recall from 25% to 100% (+75 points)" in sentence and "adherence moved from 67% to 100%" in sentence
+
+
+def test_the_verdict_sets_retrieval_recall_against_the_facts_its_passages_held():
+    rows = [row("base · support+retrieval", key_fact_recall=0.0, passage_recall=0.75),
+            row("base · support+retrieval", key_fact_recall=0.5, passage_recall=1.0)]
+    [cell] = summarise(rows)
+    assert (cell["key_fact_recall"], cell["passage_recall"]) == (25.0, 87.5)
+    [sentence] = verdict([cell], "support")
+    assert "reaches 25%, though the passages it put in the prompt held 88% of the key facts" in sentence
 
 
 def write_summary(directory: Path, recall: float, adherence: float = 90.0, support_hash: str = "aaaaaaaaaaaa") -> Path:
