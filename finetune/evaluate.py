@@ -57,7 +57,7 @@ class EvalConfig(BaseModel):
     prompts: list[PromptKind] = Field(["none", "persona", "few-shot", "retrieval"], min_length=1)
     limit: int | None = Field(DEFAULT_LIMIT, gt=0, description="about this many questions, whole paraphrase groups "
                                                                 "spread over the set; None: all of them")
-    batch_size: int = Field(8, gt=0)
+    batch_size: int = Field(16, gt=0, description="answers generated together (16: 1.2-1.35x the tokens/s of 8, measured)")
     max_new_tokens: int = Field(160, gt=0, description="cap on answer length; a persona's own lower cap wins")
     top_k: int = Field(3, gt=0, description="passages put into the prompt by retrieval")
     general_questions: Path = Field(GENERAL_QUESTIONS, description="out-of-domain questions for the drift check")

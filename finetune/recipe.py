@@ -33,7 +33,7 @@ class Recipe(BaseModel):
     lr_scheduler: Literal["linear", "cosine", "constant"] = "cosine"
     warmup_ratio: float = Field(0.05, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
-    epochs: float = Field(3, gt=0)
+    epochs: float = Field(6, gt=0)
     batch_size: int = Field(16, gt=0)
     grad_accum: int = Field(1, gt=0, description="gradient accumulation steps")
     max_length: int = Field(256, gt=16, description="longest example in tokens; longer ones are reported and skipped")

@@ -2,11 +2,11 @@
 
     tandem train                                   # the sample domain with the default recipe
     tandem train --data my.csv --question-col q --answer-col a --out my-adapter
-    accelerate launch --cpu --num_processes 2 -m bot.cli train --data my.jsonl
+    accelerate launch --multi_gpu --num_processes 2 -m bot.cli train --data my.jsonl
 
 The adapter directory is written into a temporary directory and renamed at the end; it holds the
 LoRA weights (safetensors), `tandem-adapter.json` (base model and hash, recipe, data hash, prompt
-format, time, losses), `metrics.json` and `loss.png`. Checkpoints go to `<out>.checkpoints/`, each
+format, time, losses), `metrics.json`, `loss.png` and a model card (`README.md`). Checkpoints go to `<out>.checkpoints/`, each
 marked complete only after every file of it is written, so `--resume` never loads a partial one.
 """
 
@@ -291,6 +291,7 @@ def _save_adapter(trainer, loaded, recipe: Recipe, request: TrainRequest, exampl
         "final_train_loss": metrics["final_train_loss"],
     }
     (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (staging / "README.md").write_text(model_card(out, metadata, metrics))  # replaces PEFT's empty template
     plot_losses(metrics["history"], staging / "loss.png", metrics["validation_loss_before"])
     # Written last: its presence marks a complete adapter directory.
     (staging / ADAPTER_METADATA).write_text(json.dumps(metadata, indent=2) + "\n")
@@ -303,6 +304,41 @@ def _save_adapter(trainer, loaded, recipe: Recipe, request: TrainRequest, exampl
     shutil.rmtree(checkpoints_dir(out), ignore_errors=True)
     print(f"tandem: adapter written to {out} (validation loss {metrics['validation_loss_before']} -> "
           f"{metrics['validation_loss_after']}, {metrics['train_tokens_per_second']} train tokens/s)", file=sys.stderr, flush=True)
+
+
+def model_card(out: Path, metadata: dict, metrics: dict) -> str:
+    """The adapter's README.md: what it is, what it was trained on, how it went, and how to use it."""
+    recipe = metadata["recipe"]
+    logged = [entry["loss"] for entry in metrics["history"] if "loss" in entry]
+    last = f", {logged[-1]:.3f} at the end" if logged else ""
+    return f"""# Tandem adapter: {out.name}
+
+A LoRA adapter (rank {recipe['lora_r']}, alpha {recipe['lora_alpha']}, on {recipe['target_modules']} layers) for
+`{metadata['base_model']}`, trained by `tandem train` with TRL's SFTTrainer on the answer tokens only.
+
+| | |
+|---|---|
+| data | {', '.join(metadata['data'])} (hash {metadata['data_hash'][:12]}) |
+| examples | {metrics['train_examples']} for training, {metrics['validation_examples']} for validation |
+| schedule | {metrics['epochs_completed']:g} epochs, {metrics['steps']} steps of {recipe['batch_size'] * recipe['grad_accum']}, learning rate {recipe['learning_rate']:g} ({recipe['lr_scheduler']}) |
+| validation loss | {metrics['validation_loss_before']:.3f} before training, {metrics['validation_loss_after']:.3f} after |
+| training loss | {metrics['final_train_loss']:.3f} on average over the run{last} |
+| cost | {metrics['wall_seconds'] / 60:.1f} min, {metrics['train_tokens_per_second']:g} train tokens/s, peak memory {metrics['peak_memory_mb']} MB |
+| prompts | {metadata['prompt_format']['renderer']} |
+| trained | {metadata['trained_at']} |
+
+![loss](loss.png)
+
+Use it:
+
+```sh
+tandem serve --adapter {shown_path(out)}
+tandem eval --adapter {shown_path(out)}     # what it bought over prompting
+```
+
+`tandem-adapter.json` has the full recipe, the base model's hash and the persona versions it was
+trained under; `metrics.json` has the loss history.
+"""
 
 
 def base_model_hash(name: str) -> str:

@@ -53,6 +53,10 @@ def test_the_run_writes_exactly_the_adapter_files(trained):
         "tandem-adapter.json"]
     assert not out.with_name("adapter.checkpoints").exists(), "checkpoints are removed after a finished run"
     assert (out / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    card = (out / "README.md").read_text()
+    assert card.startswith("# Tandem adapter: adapter")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert f"{metrics['train_examples']} for training, {metrics['validation_examples']} for validation" in card
 
 
 def test_metadata_matches_the_recipe_and_the_data(trained):
