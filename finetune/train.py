@@ -321,9 +321,9 @@ A LoRA adapter (rank {recipe['lora_r']}, alpha {recipe['lora_alpha']}, on {recip
 | data | {', '.join(metadata['data'])} (hash {metadata['data_hash'][:12]}) |
 | examples | {metrics['train_examples']} for training, {metrics['validation_examples']} for validation |
 | schedule | {metrics['epochs_completed']:g} epochs, {metrics['steps']} steps of {recipe['batch_size'] * recipe['grad_accum']}, learning rate {recipe['learning_rate']:g} ({recipe['lr_scheduler']}) |
-| validation loss | {metrics['validation_loss_before']:.3f} before training, {metrics['validation_loss_after']:.3f} after |
-| training loss | {metrics['final_train_loss']:.3f} on average over the run{last} |
-| cost | {metrics['wall_seconds'] / 60:.1f} min, {metrics['train_tokens_per_second']:g} train tokens/s, peak memory {metrics['peak_memory_mb']} MB |
+| validation loss | {_loss(metrics['validation_loss_before'])} before training, {_loss(metrics['validation_loss_after'])} after |
+| training loss | {_loss(metrics['final_train_loss'])} on average over the run{last} |
+| cost | {metrics['wall_seconds'] / 60:.1f} min, {metrics['train_tokens_per_second']} train tokens/s, peak memory {metrics['peak_memory_mb']} MB |
 | prompts | {metadata['prompt_format']['renderer']} |
 | trained | {metadata['trained_at']} |
 
@@ -339,6 +339,10 @@ tandem eval --adapter {shown_path(out)}     # what it bought over prompting
 `tandem-adapter.json` has the full recipe, the base model's hash and the persona versions it was
 trained under; `metrics.json` has the loss history.
 """
+
+
+def _loss(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"  # no validation set: no validation loss
 
 
 def base_model_hash(name: str) -> str:
