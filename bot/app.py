@@ -78,18 +78,15 @@ def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: st
         session["persona"] = persona_id
         messages += [{"role": "user", "content": message}, {"role": "assistant", "content": first}]
         yield messages, session, "", ""
-        finished = False
         try:
             for token in stream:
                 messages[-1] = {"role": "assistant", "content": messages[-1]["content"] + token}
                 yield messages, session, "", ""
-            finished = True
         finally:
             stream.close()  # on Stop, Gradio closes this generator: end generation now, not at max tokens
-            if not finished:  # stopped: keep the partial answer in the log too (it cannot be rated)
-                log_turn(session, persona_id, instruction_id, grounded, message, messages[-1]["content"], started)
-        log_turn(session, persona_id, instruction_id, grounded, message, messages[-1]["content"], started)
-        yield messages, session, "", ""
+            # A stopped answer is logged as it stood (it cannot be rated: the last yield below never happens).
+            log_turn(session, persona_id, instruction_id, grounded, message, messages[-1]["content"], started)
+        yield messages, session, "", ""  # the session now knows the answer's logged turn, for thumbs
 
     def rate(session: dict, liked: gr.LikeData):
         """Thumbs on an answer: stored at once; a thumbs-down opens the correction box for that turn."""

@@ -64,8 +64,9 @@ _SCHEMA = [
 _TURN_COLUMNS = ("session_id", "persona_id", "persona_hash", "instruction_id", "instruction_hash", "base_model",
                  "adapter", "retrieval", "question", "answer", "latency_s", "started_at", "finished_at")
 
-_RATED = ("SELECT turns.*, feedback.rating, feedback.correction, feedback.rated_at "
-          "FROM turns JOIN feedback ON feedback.turn_id = turns.id")
+_WITH_FEEDBACK = "SELECT turns.*, feedback.rating, feedback.correction, feedback.rated_at FROM turns "
+_RATED = _WITH_FEEDBACK + "JOIN feedback ON feedback.turn_id = turns.id"
+_ALL = _WITH_FEEDBACK + "LEFT JOIN feedback ON feedback.turn_id = turns.id"
 
 
 class StoreError(TandemError):
@@ -115,11 +116,9 @@ class ConversationStore:
 
     def turns(self, session_id: str | None = None) -> list[dict]:
         """Every turn (of one session, if given) in the order logged, with its rating and correction or None."""
-        sql = ("SELECT turns.*, feedback.rating, feedback.correction, feedback.rated_at "
-               "FROM turns LEFT JOIN feedback ON feedback.turn_id = turns.id")
         if session_id is None:
-            return self._read(sql + " ORDER BY turns.id", ())
-        return self._read(sql + " WHERE turns.session_id = ? ORDER BY turns.id", (session_id,))
+            return self._read(_ALL + " ORDER BY turns.id", ())
+        return self._read(_ALL + " WHERE turns.session_id = ? ORDER BY turns.id", (session_id,))
 
     def recent_rated(self, persona: str | None = None, rating: int | None = None, limit: int = 100) -> list[dict]:
         """Rated turns, most recently rated first, optionally of one persona and one rating."""

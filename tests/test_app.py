@@ -3,6 +3,7 @@
 import socket
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from gradio_client import Client
@@ -15,22 +16,24 @@ from bot.app import BASE, TUNED, build_app
 from bot.personas import load_catalog
 
 
-def free_port() -> int:
+@contextmanager
+def serving(app):
+    """The app launched on a free 127.0.0.1 port without blocking; yields its URL and closes it after."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port = s.getsockname()[1]
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.close()
 
 
 @pytest.fixture
 def served(echo_model):
     """The app on the echo model, launched on 127.0.0.1 without blocking; yields (url, model)."""
-    app = build_app(echo_model, load_catalog(), echo_model.describe(), max_chars=200)
-    port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/", echo_model
-    finally:
-        app.close()
+    with serving(build_app(echo_model, load_catalog(), echo_model.describe(), max_chars=200)) as url:
+        yield url, echo_model
 
 
 def text_of(message: dict) -> str:
@@ -99,23 +102,20 @@ def test_a_full_queue_answers_at_once_with_a_clear_message(echo_model):
         yield from original_stream(*args, **kwargs)
 
     object.__setattr__(echo_model, "_stream", held_stream)
-    app = build_app(echo_model, load_catalog(), "echo", queue_size=1)
-    port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
-        clients = [Client(f"http://127.0.0.1:{port}/", verbose=False) for _ in range(3)]
-        jobs = []
-        for i, (client, state) in enumerate(zip(clients, [Status.PROCESSING, Status.IN_QUEUE, None])):
-            jobs.append(client.submit(f"q{i}", "support", "direct", api_name="/respond"))
-            while state and jobs[-1].status().code != state:  # one running, one waiting: the queue is full
-                time.sleep(0.05)
-        with pytest.raises(Exception, match="(?i)queue is full"):
-            jobs[2].result(timeout=30)
-        gate.set()
-        assert [len(job.result(timeout=60)[0]) for job in jobs[:2]] == [2, 2]
+        with serving(build_app(echo_model, load_catalog(), "echo", queue_size=1)) as url:
+            clients = [Client(url, verbose=False) for _ in range(3)]
+            jobs = []
+            for i, (client, state) in enumerate(zip(clients, [Status.PROCESSING, Status.IN_QUEUE, None])):
+                jobs.append(client.submit(f"q{i}", "support", "direct", api_name="/respond"))
+                while state and jobs[-1].status().code != state:  # one running, one waiting: the queue is full
+                    time.sleep(0.05)
+            with pytest.raises(Exception, match="(?i)queue is full"):
+                jobs[2].result(timeout=30)
+            gate.set()
+            assert [len(job.result(timeout=60)[0]) for job in jobs[:2]] == [2, 2]
     finally:
         gate.set()
-        app.close()
 
 
 def test_the_page_names_the_model_and_binds_locally(served):
@@ -138,12 +138,8 @@ def served_full(echo_model):
     """The app with a retriever and an adapter offered in the compare view."""
     app = build_app(echo_model, load_catalog(), echo_model.describe(), max_chars=200,
                     retriever=FixedRetriever(), has_adapter=True)
-    port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/", echo_model
-    finally:
-        app.close()
+    with serving(app) as url:
+        yield url, echo_model
 
 
 def system_prompt_of(call) -> str:

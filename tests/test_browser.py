@@ -16,7 +16,7 @@ from bot.personas import load_catalog
 from bot.store import ConversationStore
 from finetune.feedback import export_feedback
 from tests.conftest import EchoChatModel
-from tests.test_app import free_port
+from tests.test_app import serving
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
 CHROMIUM = shutil.which("chromium")
@@ -34,13 +34,8 @@ class SlowEchoModel(EchoChatModel):
 @pytest.fixture
 def served(tmp_path):
     store = ConversationStore(tmp_path / "conversations.sqlite3")
-    app = build_app(SlowEchoModel(), load_catalog(), "slow echo (test fake)", store=store)
-    port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/", store
-    finally:
-        app.close()
+    with serving(build_app(SlowEchoModel(), load_catalog(), "slow echo (test fake)", store=store)) as url:
+        yield url, store
 
 
 @pytest.fixture

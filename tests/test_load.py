@@ -8,7 +8,7 @@ from gradio_client import Client
 from bot.app import build_app
 from bot.personas import load_catalog
 from bot.store import ConversationStore
-from tests.test_app import free_port, text_of
+from tests.test_app import serving, text_of
 
 SESSIONS, TURNS = 20, 10
 
@@ -18,16 +18,14 @@ def test_concurrent_sessions_log_every_turn_once_and_never_mix_histories(echo_mo
     # The queue must hold every session's pending request; the default (16) would turn some away,
     # which is tested in test_app.py. Here the point is isolation and logging.
     app = build_app(echo_model, load_catalog(), echo_model.describe(), store=store, queue_size=SESSIONS * 2)
-    port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     personas = ["support", "plain", "executive", "engineer"]
     sent: dict[int, list[str]] = {}
     last: dict[int, tuple] = {}
     failures: list[BaseException] = []
 
-    def converse(session: int) -> None:
+    def converse(url: str, session: int) -> None:
         try:
-            client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            client = Client(url, verbose=False)
             sent[session] = []
             for turn in range(TURNS):
                 nonce = f"nonce-{session}-{turn}-{uuid.uuid4().hex[:8]}"
@@ -37,14 +35,12 @@ def test_concurrent_sessions_log_every_turn_once_and_never_mix_histories(echo_mo
         except BaseException as error:  # reported below, in the test's own thread
             failures.append(error)
 
-    threads = [threading.Thread(target=converse, args=(i,)) for i in range(SESSIONS)]
-    try:
+    with serving(app) as url:
+        threads = [threading.Thread(target=converse, args=(url, i)) for i in range(SESSIONS)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=300)
-    finally:
-        app.close()
     assert not failures, failures[:3]
 
     all_nonces = {nonce: session for session, nonces in sent.items() for nonce in nonces}
