@@ -1,9 +1,10 @@
-"""Evaluation's batched generation: generated tokens/s at batch sizes 1, 4, 8 and 16.
+"""Batched generation through the chain: generated tokens/s at batch sizes 1, 4, 8 and 16.
 
     .venv/bin/python benchmarks/batch_generation.py [--questions 16] [--adapter adapters/default]
 
 Answers the first N questions of the sample domain's eval set under the support persona with the
-default model (+ the shipped adapter, merged as `tandem eval` does), greedy, and prints one line per
+default model (+ the shipped adapter, merged as `tandem eval` does), greedy, through
+`chain.batch` (the chat model generates the calls of one batch together), and prints one line per
 batch size. Tokens/s counts the tokens of the answers, not the padding a finished row keeps
 receiving while the longest answer in its batch goes on.
 """
@@ -12,11 +13,10 @@ import argparse
 import json
 import time
 
-from bot.models import DEFAULT_MODEL, default_adapter, load_model
-from bot.personas import load_catalog
-from bot.prompts import render_messages
+from bot.chain import build_chain
+from bot.chat_model import load_chat_model
+from bot.models import DEFAULT_MODEL, default_adapter
 from finetune.evaluate import SAMPLE_EVAL
-from finetune.generate import generate_batch
 
 
 def main() -> None:
@@ -25,23 +25,23 @@ def main() -> None:
     parser.add_argument("--adapter", default=default_adapter())
     parser.add_argument("--max-new-tokens", type=int, default=160)
     args = parser.parse_args()
-    loaded = load_model(DEFAULT_MODEL, args.adapter)
-    if args.adapter:
-        loaded.model = loaded.model.merge_and_unload()
-    persona = load_catalog().persona("support")
+    chat_model = load_chat_model(DEFAULT_MODEL, args.adapter, greedy=True, max_new_tokens=args.max_new_tokens)
+    chat_model.merge_adapter()
+    chain = build_chain(chat_model, as_message=True)
     questions = [json.loads(line)["question"] for line in SAMPLE_EVAL.read_text().splitlines()][:args.questions]
-    conversations = [render_messages(persona, None, q, with_examples=False) for q in questions]
-    generate_batch(loaded, conversations[:2], 8)  # warm-up
+    inputs = [{"question": q, "persona": "support", "retrieval": False} for q in questions]
+    chain.batch(inputs[:2])  # warm-up
     baseline = None
     for batch_size in (1, 4, 8, 16):
+        chat_model.max_batch = batch_size
         started, tokens = time.monotonic(), 0
-        for start in range(0, len(conversations), batch_size):
-            tokens += sum(g.new_tokens for g in generate_batch(loaded, conversations[start:start + batch_size],
-                                                               args.max_new_tokens))
+        for start in range(0, len(inputs), batch_size):
+            answers = chain.batch(inputs[start:start + batch_size], config={"max_concurrency": batch_size})
+            tokens += sum(a.usage_metadata["output_tokens"] for a in answers)
         rate = tokens / (time.monotonic() - started)
         baseline = baseline or rate
         print(f"batch {batch_size:2d}: {rate:5.1f} generated tokens/s (x{rate / baseline:.1f}), "
-              f"{tokens} tokens for {len(conversations)} answers", flush=True)
+              f"{tokens} tokens for {len(inputs)} answers", flush=True)
 
 
 if __name__ == "__main__":

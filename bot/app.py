@@ -10,7 +10,7 @@ import gradio as gr
 from langchain_core.language_models import BaseChatModel
 from langchain_core.retrievers import BaseRetriever
 
-from bot.chain import MAX_MESSAGE_CHARS, build_chain
+from bot.chain import MAX_MESSAGE_CHARS, build_chain, check_question, find_passages
 from bot.errors import TandemError
 from bot.personas import Catalog
 from bot.store import ConversationStore
@@ -35,6 +35,12 @@ def model_history(messages: list[dict]) -> list[dict]:
 
 def notice(title: str, text: str) -> dict:
     return {"role": "assistant", "content": text, "metadata": {"title": title}}
+
+
+def show_passages(passages: list[str]) -> str:
+    """Passages as Markdown, numbered as the model saw them; their own Markdown is shown as plain text."""
+    return "\n\n".join(f"**[{i}]** " + passage.replace("\n", "  \n").replace("*", "\\*").replace("#", "\\#")
+                        for i, passage in enumerate(passages, start=1))
 
 
 def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: str,
@@ -64,10 +70,13 @@ def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: st
         session = {**session, "messages": list(session["messages"]), "turns": dict(session["turns"])}
         messages = session["messages"]
         started = datetime.now(timezone.utc)
+        passages = []
         try:
             persona = catalog.persona(persona_id)
+            if grounded and retriever is not None:
+                passages = find_passages(retriever, check_question(message, max_chars))
             inputs = {"question": message, "persona": persona_id, "instruction": instruction_id,
-                      "history": model_history(messages), "retrieval": bool(grounded)}
+                      "history": model_history(messages), "retrieval": bool(grounded), "passages": passages}
             stream = chain.stream(inputs)
             first = next(stream, "")  # validation errors surface here, before anything is shown
         except TandemError as error:
@@ -86,6 +95,8 @@ def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: st
             stream.close()  # on Stop, Gradio closes this generator: end generation now, not at max tokens
             # A stopped answer is logged as it stood (it cannot be rated: the last yield below never happens).
             log_turn(session, persona_id, instruction_id, grounded, message, messages[-1]["content"], started)
+        if passages:  # under the answer, folded, so a person can check it against its sources
+            messages.append(notice(f"Passages this answer was given ({len(passages)})", show_passages(passages)))
         yield messages, session, "", ""  # the session now knows the answer's logged turn, for thumbs
 
     def rate(session: dict, liked: gr.LikeData):

@@ -1,18 +1,22 @@
-"""The LangChain pipeline every front end uses: validate → render persona prompt → chat model → text.
+"""The LangChain pipeline every front end uses: validate → retrieve → render persona prompt → chat model → text.
 
-Input is a dict; persona and instruction are input keys, so each call (and each item of a batch)
-chooses its own:
+Input is a dict; persona, instruction and the switches are input keys, so each call (and each item
+of a batch) chooses its own:
 
     {"question": "How do I get a refund?",        # required
-     "persona": "support",                        # optional, default: the catalog's first persona
+     "persona": "support",                        # optional, default: the catalog's first persona; None: no persona
      "instruction": "steps",                      # optional, default: "direct"
      "history": [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}],
-     "retrieval": True,                           # optional; only with a retriever, on by default there
+     "retrieval": True,                           # optional, default: the model's prompt format (on for a
+                                                  #   model trained to read passages); needs a retriever
+     "passages": ["...", "..."],                  # optional: passages already found (skips the retriever)
+     "few_shot": False,                           # optional, default: the model's prompt format
      "adapter": False}                            # optional; False: the base model without its adapter
 
-Output is the answer as a string (streamed token by token with `.stream`). With a `retriever` (any
-LangChain retriever; `bot.retrieval.load_knowledge` builds one over a domain's knowledge files), the
-top passages for the question are put into the system prompt unless the input says "retrieval": False.
+Output is the answer as a string (streamed token by token with `.stream`); `build_chain(...,
+as_message=True)` returns the chat model's message instead, with token counts in `usage_metadata`.
+Defaults come from the model's `PromptFormat` (`bot.prompts`), which training records in the adapter
+card: a tuned model is asked exactly the way it was trained.
 """
 
 from langchain_core.chat_history import InMemoryChatMessageHistory
@@ -26,7 +30,7 @@ from langchain_core.runnables.history import RunnableWithMessageHistory
 from bot.errors import InputError
 from bot.models import DEFAULT_MODEL, default_adapter
 from bot.personas import Catalog, load_catalog
-from bot.prompts import render_messages
+from bot.prompts import PromptFormat, render_messages
 
 MAX_MESSAGE_CHARS = 4000
 
@@ -41,37 +45,69 @@ def check_question(question, max_chars: int = MAX_MESSAGE_CHARS) -> str:
     return question
 
 
+def find_passages(retriever: BaseRetriever, question: str) -> list[str]:
+    """The passages retrieval puts into the prompt for this question (the app shows them under the answer)."""
+    return [document.page_content for document in retriever.invoke(question)]
+
+
+def model_format(chat_model: BaseChatModel, use_adapter: bool = True) -> PromptFormat:
+    """The prompt format of a chat model (Tandem's local one knows its adapter's); the base defaults otherwise."""
+    return getattr(chat_model, "prompt_format", PromptFormat()) if use_adapter else PromptFormat()
+
+
+def default_retriever(chat_model: BaseChatModel) -> BaseRetriever | None:
+    """The knowledge an adapter was trained to read, when its prompt format has retrieval on."""
+    from bot.retrieval import adapter_knowledge
+
+    adapter = getattr(getattr(chat_model, "loaded", None), "adapter", None)
+    prompt_format = model_format(chat_model)
+    if adapter is None or not prompt_format.retrieval:
+        return None
+    return adapter_knowledge(adapter, k=prompt_format.top_k)
+
+
 def build_chain(chat_model: BaseChatModel | None = None, catalog: Catalog | None = None,
-                max_chars: int = MAX_MESSAGE_CHARS, retriever: BaseRetriever | None = None) -> Runnable:
+                max_chars: int = MAX_MESSAGE_CHARS, retriever: BaseRetriever | None = None,
+                as_message: bool = False) -> Runnable:
     """A Runnable from the input dict above to the answer text.
 
-    With no arguments it loads the default model (with the shipped adapter when one exists) and the
-    shipped personas; pass a `chat_model` (any LangChain chat model) or a `catalog` to choose others,
-    and a `retriever` to ground answers in passages it finds.
+    With no arguments it loads the default model (with the shipped adapter when one exists), its
+    knowledge when the adapter was trained to read passages, and the shipped personas; pass a
+    `chat_model` (any LangChain chat model) or a `catalog` to choose others, and a `retriever` to
+    ground answers in passages it finds.
     """
     if chat_model is None:
         from bot.chat_model import load_chat_model
 
         chat_model = load_chat_model(DEFAULT_MODEL, default_adapter())
+        retriever = retriever or default_retriever(chat_model)
     catalog = catalog or load_catalog()
 
     def route(inputs: dict) -> Runnable:
         # Returning a Runnable from a RunnableLambda makes LangChain run it on the same input, with
         # streaming and callbacks intact: this is how each call gets its persona's own settings.
         question = check_question(inputs.get("question"), max_chars)
-        persona = catalog.persona(inputs.get("persona") or catalog.default_persona)
+        persona_id = inputs.get("persona", catalog.default_persona)
+        persona = catalog.persona(persona_id) if persona_id is not None else None
         instruction = catalog.instruction(inputs.get("instruction") or catalog.default_instruction)
         history = [_as_dict(m) for m in convert_to_messages(inputs.get("history") or [])]
-        passages = []
-        if retriever is not None and inputs.get("retrieval", True):
-            passages = [document.page_content for document in retriever.invoke(question)]
-        messages = convert_to_messages(render_messages(persona, instruction, question, history, passages=passages))
-        settings = persona.generation.as_kwargs()
-        if inputs.get("adapter") is False:
+        use_adapter = inputs.get("adapter", True) is not False
+        prompt_format = model_format(chat_model, use_adapter)
+        passages = list(inputs.get("passages") or [])
+        if not passages and retriever is not None and inputs.get("retrieval", prompt_format.retrieval):
+            passages = find_passages(retriever, question)
+        messages = convert_to_messages(render_messages(
+            persona, instruction, question, history, passages=passages,
+            with_examples=inputs.get("few_shot", prompt_format.few_shot)))
+        settings = persona.generation.as_kwargs() if persona else {}
+        if not use_adapter:
             settings["use_adapter"] = False  # understood by bot.chat_model.LocalChatModel
         return RunnableLambda(lambda _: messages, name="render_messages") | chat_model.bind(**settings)
 
-    return (RunnableLambda(route, name="tandem") | StrOutputParser()).with_config(run_name="tandem")
+    chain = RunnableLambda(route, name="tandem")
+    if not as_message:
+        chain = chain | StrOutputParser()
+    return chain.with_config(run_name="tandem")
 
 
 def _as_dict(message: BaseMessage) -> dict:

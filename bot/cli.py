@@ -49,11 +49,7 @@ def make_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=7860)
     serve.add_argument("--auth", metavar="USER:PASSWORD", help="required for any non-local --host")
-    knowledge = serve.add_mutually_exclusive_group()
-    knowledge.add_argument("--knowledge", type=Path, metavar="DIR",
-                           help="Markdown files for retrieval grounding (default: knowledge/ beside the adapter's "
-                                "training data, when there is one)")
-    knowledge.add_argument("--no-knowledge", action="store_true", help="no retrieval toggle")
+    _add_knowledge_options(serve)
     serve.add_argument("--no-log", action="store_true",
                        help="do not record turns and ratings in $TANDEM_HOME/conversations.sqlite3")
     serve.set_defaults(run=run_serve)
@@ -108,8 +104,15 @@ def _add_chat_options(parser: argparse.ArgumentParser) -> None:
     _add_model_options(parser)
     parser.add_argument("--persona", help="persona id (see `tandem personas list`)")
     parser.add_argument("--instruction", help="instruction id (default: direct)")
-    parser.add_argument("--knowledge", type=Path, metavar="DIR",
-                        help="ground answers in the top passages of these Markdown files")
+    _add_knowledge_options(parser)
+
+
+def _add_knowledge_options(parser: argparse.ArgumentParser) -> None:
+    knowledge = parser.add_mutually_exclusive_group()
+    knowledge.add_argument("--knowledge", type=Path, metavar="DIR",
+                           help="ground answers in the top passages of these Markdown files (default: the knowledge "
+                                "the adapter was trained to read, when it was)")
+    knowledge.add_argument("--no-knowledge", action="store_true", help="no retrieval")
 
 
 def _catalog(args, strict: bool):
@@ -143,13 +146,23 @@ def _chat_model(args):
     return load_chat_model(model, adapter)
 
 
-def _retriever(directory: Path | None):
-    if directory is None:
-        return None
+def _check_knowledge(args) -> None:
+    """A --knowledge directory that cannot work is reported before any model is loaded."""
+    if args.knowledge is not None and not (args.knowledge.is_dir() and any(args.knowledge.rglob("*.md"))):
+        raise TandemError(f"--knowledge {args.knowledge}: not a directory of Markdown (*.md) files")
+
+
+def _retriever(args, chat_model):
+    """--knowledge DIR, else the knowledge the adapter was trained to read (when it was), else none."""
+    from bot.chain import default_retriever
     from bot.retrieval import load_knowledge
 
-    print(f"tandem: indexing {directory} for retrieval", file=sys.stderr, flush=True)
-    return load_knowledge(directory)
+    if args.no_knowledge:
+        return None
+    if args.knowledge is not None:
+        print(f"tandem: indexing {args.knowledge} for retrieval", file=sys.stderr, flush=True)
+        return load_knowledge(args.knowledge)
+    return default_retriever(chat_model)
 
 
 def _check_choice(catalog, persona: str | None, instruction: str | None) -> tuple[str, str]:
@@ -164,8 +177,13 @@ def run_ask(args) -> int:
     catalog = _catalog(args, strict=False)
     persona, instruction = _check_choice(catalog, args.persona, args.instruction)
     check_question(args.question, args.max_chars)  # before the model load, so a typo costs nothing
-    chain = build_chain(_chat_model(args), catalog, args.max_chars, _retriever(args.knowledge))
-    for token in chain.stream({"question": args.question, "persona": persona, "instruction": instruction}):
+    _check_knowledge(args)
+    chat_model = _chat_model(args)
+    retriever = _retriever(args, chat_model)
+    chain = build_chain(chat_model, catalog, args.max_chars, retriever)
+    # Retrieval is asked for: the chain's default follows the model's prompt format, off for a base model.
+    for token in chain.stream({"question": args.question, "persona": persona, "instruction": instruction,
+                               "retrieval": retriever is not None}):
         sys.stdout.write(token)
         sys.stdout.flush()
     sys.stdout.write("\n")
@@ -181,8 +199,10 @@ def run_chat(args) -> int:
 
     catalog = _catalog(args, strict=False)
     persona, instruction = _check_choice(catalog, args.persona, args.instruction)
+    _check_knowledge(args)
     chat_model = _chat_model(args)
-    chain = build_chain(chat_model, catalog, args.max_chars, _retriever(args.knowledge))
+    retriever = _retriever(args, chat_model)
+    chain = build_chain(chat_model, catalog, args.max_chars, retriever)
     history: list[dict] = []
     print(f"Tandem chat on {chat_model.describe()}\npersona: {persona}, instruction: {instruction}\n{CHAT_HELP}")
     while True:
@@ -214,7 +234,7 @@ def run_chat(args) -> int:
                 print(f"unknown command {command}; {CHAT_HELP}")
             else:
                 answer = _stream_answer(chain, {"question": line, "persona": persona, "instruction": instruction,
-                                                "history": history})
+                                                "history": history, "retrieval": retriever is not None})
                 history += [{"role": "user", "content": line}, {"role": "assistant", "content": answer}]
         except TandemError as error:
             print(f"tandem: {error}")
@@ -239,7 +259,6 @@ def _stream_answer(chain, inputs: dict) -> str:
 
 def run_serve(args) -> int:
     from bot.app import build_app
-    from bot.retrieval import knowledge_for_adapter
     from bot.store import ConversationStore
 
     local = args.host in ("127.0.0.1", "localhost", "::1")
@@ -252,12 +271,11 @@ def run_serve(args) -> int:
     if not local and auth is None:
         raise TandemError(f"binding to {args.host} exposes the chat beyond this machine; add --auth USER:PASSWORD")
     catalog = _catalog(args, strict=False)
+    _check_knowledge(args)
     chat_model = _chat_model(args)
-    adapter = chat_model.loaded.adapter
-    knowledge = None if args.no_knowledge else args.knowledge or (adapter and knowledge_for_adapter(adapter))
     store = None if args.no_log else ConversationStore()
-    app = build_app(chat_model, catalog, chat_model.describe(), args.max_chars, retriever=_retriever(knowledge),
-                    has_adapter=adapter is not None, store=store)
+    app = build_app(chat_model, catalog, chat_model.describe(), args.max_chars, retriever=_retriever(args, chat_model),
+                    has_adapter=chat_model.loaded.adapter is not None, store=store)
     print(f"Tandem chat on http://{args.host}:{args.port} ({chat_model.describe()}); "
           + ("conversation log off" if store is None else f"conversation log: {store.path}"), flush=True)
     app.launch(server_name=args.host, server_port=args.port, auth=auth, quiet=True, show_error=True)

@@ -11,6 +11,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.adapters import read_card
 from bot.errors import ModelNotFoundError, TandemError
 from bot.paths import shipped_adapter_dir, tandem_home
 
@@ -209,18 +210,10 @@ def _attach_adapter(model, adapter: Path):
     return PeftModel.from_pretrained(model, adapter, is_trainable=False)
 
 
-ADAPTER_METADATA = "tandem-adapter.json"
-
-
 def adapter_base_model(adapter: str | Path) -> str | None:
-    """The base model an adapter was trained on, from the metadata training writes beside it."""
-    metadata = Path(adapter) / ADAPTER_METADATA
-    if not metadata.is_file():
-        return None
-    try:
-        return json.loads(metadata.read_text())["base_model"]
-    except (ValueError, KeyError):
-        raise ModelNotFoundError(f"{metadata} is not valid adapter metadata (no base_model)") from None
+    """The base model an adapter was trained on, from its card (None for a plain PEFT directory)."""
+    card = read_card(adapter)
+    return card.base_model if card else None
 
 
 def default_adapter() -> Path | None:

@@ -6,10 +6,31 @@ are and never evaluated as templates (the tokenizer's Jinja template treats mess
 value, so `{{7*7}}` in a message stays `{{7*7}}`).
 """
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from bot.personas import Instruction, Persona, StyleRules
 
 MAX_HISTORY_MESSAGES = 12
 """Older turns are dropped so a long chat cannot outgrow a small model's context."""
+
+
+class PromptFormat(BaseModel):
+    """How requests to one model are rendered: the defaults every front end, training and evaluation share.
+
+    Training records the format it used in the adapter card (`bot.adapters`); serving and evaluation
+    read it from there, so a tuned model is asked the way it was taught. A model without an adapter
+    gets `PromptFormat()`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    few_shot: bool = True
+    """Show the persona's example exchanges before the conversation. A tuned model learnt the domain's
+    voice from its data and spends no context on them."""
+    retrieval: bool = False
+    """Retrieval is on by default: the model was trained to answer from passages in its prompt."""
+    top_k: int = Field(3, gt=0, le=20)
+    """Passages put into the prompt."""
 
 
 def render_messages(persona: Persona | None, instruction: Instruction | None, question: str,
@@ -66,3 +87,11 @@ def _describe_rules(style: StyleRules) -> str:
 def apply_template(tokenizer, messages: list[dict], add_generation_prompt: bool = True) -> str:
     """The tokenizer's own chat template over the messages, as text ready to tokenize."""
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+
+
+def encode_prompt(tokenizer, messages: list[dict]) -> list[int]:
+    """The token ids the model is given for these messages, up to the start of its answer.
+
+    The template already holds every special token, so the tokenizer must not add its own.
+    """
+    return tokenizer(apply_template(tokenizer, messages), add_special_tokens=False)["input_ids"]

@@ -2,12 +2,12 @@
 
 A *cell* is one model variant (the base model, or base + an adapter) under one prompt variant:
 
-    none               no system prompt at all
+    none               no persona (the default instruction only)
     <persona>          the persona's system prompt and style rules (one cell per chosen persona)
     <lead>+few-shot    the lead persona (the first chosen) with its few-shot examples
     <lead>+retrieval   the lead persona with the top passages from the domain's knowledge/ files
 
-Every question is answered in every cell (greedy decoding, in batches: `finetune.generate`), scored
+Every question is answered in every cell through `bot.chain` (greedy decoding, batched by the chat model), scored
 (`finetune.metrics`) and written to `results.jsonl`; the report (`finetune.report`) is computed from
 those rows alone. A set of general, out-of-domain questions is answered by every model variant with
 no system prompt, to measure how far an adapter drifts from the base model outside its domain.
@@ -24,14 +24,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import TandemError
-from bot.models import ADAPTER_METADATA, DEFAULT_MODEL, adapter_base_model, default_adapter, load_model
+from bot.adapters import CARD_FILE
+from bot.chain import build_chain
+from bot.chat_model import load_chat_model
+from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
 from bot.paths import PROJECT_ROOT, shown_path
 from bot.personas import Catalog, load_catalog
-from bot.prompts import render_messages
 from bot.yamlfiles import load_yaml_model
 from finetune.data import CsvColumns, Example, load_examples
-from finetune.generate import generate_batch
-from finetune.metrics import cosine_pairs, key_fact_recall, reading_ease
+from finetune.metrics import cosine_pairs, key_fact_recall, reading_ease, unsupported_specifics
 
 SAMPLE_EVAL = PROJECT_ROOT / "data" / "fernhollow-support" / "eval.jsonl"
 GENERAL_QUESTIONS = Path(__file__).resolve().parent / "general_questions.jsonl"
@@ -54,11 +55,12 @@ class EvalConfig(BaseModel):
     base_model: str | None = Field(None, description="default: the first adapter's base model, else the embedded default")
     adapters: list[Path] | None = Field(None, description="adapters to compare with the base (default: the shipped one)")
     personas: list[str] = Field(["support", "plain"], min_length=1, description="personas; the first one leads")
-    prompts: list[PromptKind] = Field(["none", "persona", "few-shot", "retrieval"], min_length=1)
+    prompts: list[PromptKind] = Field(["persona", "retrieval"], min_length=1,
+                                      description="none, persona, few-shot, retrieval (see the module docstring)")
     limit: int | None = Field(DEFAULT_LIMIT, gt=0, description="about this many questions, whole paraphrase groups "
                                                                 "spread over the set; None: all of them")
     batch_size: int = Field(16, gt=0, description="answers generated together (16: 1.2-1.35x the tokens/s of 8, measured)")
-    max_new_tokens: int = Field(160, gt=0, description="cap on answer length; a persona's own lower cap wins")
+    max_new_tokens: int = Field(160, gt=0, description="longest answer in tokens, unless the persona sets its own (as in serving)")
     top_k: int = Field(3, gt=0, description="passages put into the prompt by retrieval")
     general_questions: Path = Field(GENERAL_QUESTIONS, description="out-of-domain questions for the drift check")
     drift_threshold: float = Field(0.6, ge=0, le=1, description="flag an adapter whose general answers have a mean "
@@ -88,6 +90,14 @@ class Cell:
     @property
     def label(self) -> str:
         return f"{self.model} · {self.prompt}"
+
+    def inputs(self, question: str, passages: list[str] | None = None) -> dict:
+        """The chain input that asks this cell's question: every switch explicit, so a cell means one thing."""
+        inputs = {"question": question, "persona": self.persona, "few_shot": self.few_shot,
+                  "retrieval": self.retrieval, "adapter": self.model != "base"}
+        if self.retrieval:
+            inputs["passages"] = passages or []
+        return inputs
 
 
 def plan_cells(config: EvalConfig, adapters: list[Path], catalog: Catalog) -> list[Cell]:
@@ -137,7 +147,7 @@ def select_questions(examples: list[Example], limit: int | None) -> list[Example
 
 def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvColumns = CsvColumns(),
              data_format: str | None = None, progress: bool = True) -> Path:
-    """Run the matrix, write results.jsonl and the report, and return the report directory."""
+    """Run the matrix through the chain, write results.jsonl and the report, and return the report directory."""
     from tqdm.auto import tqdm
 
     from finetune.report import write_report
@@ -145,41 +155,40 @@ def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvCol
     catalog = catalog or load_catalog()
     adapters = config.adapters if config.adapters is not None else [a for a in [default_adapter()] if a]
     for adapter in adapters:
-        if not (Path(adapter) / ADAPTER_METADATA).is_file() and not (Path(adapter) / "adapter_config.json").is_file():
+        if not (Path(adapter) / "adapter_config.json").is_file():
             raise EvalError(f"--adapter {adapter}: not an adapter directory (no adapter_config.json)")
     base = config.base_model or (adapter_base_model(adapters[0]) if adapters else None) or DEFAULT_MODEL
     cells = plan_cells(config, adapters, catalog)
     questions = select_questions(load_examples(config.data, data_format, columns).examples, config.limit)
     general = load_general_questions(config.general_questions)
-    passages = _retrieve(config, questions) if any(cell.retrieval for cell in cells) else {}
+    passages = _retrieve(config, adapters, questions) if any(cell.retrieval for cell in cells) else {}
 
     started = time.strftime("%Y-%m-%dT%H-%M-%S")
     clock = time.monotonic()
     rows: list[dict] = []
-    models = list(dict.fromkeys((cell.model, cell.adapter) for cell in cells))
-    total = len(cells) * len(questions) + len(models) * len(general)
+    total = len(cells) * len(questions) + (1 + len(adapters)) * len(general)
     with tqdm(total=total, desc="tandem eval", unit="answer", disable=not progress) as bar:
-        for model, adapter in models:
-            loaded = load_model(base, adapter)
-            if adapter:
-                loaded.model = loaded.model.merge_and_unload()  # same answers, a third faster to generate
-            for cell in [c for c in cells if (c.model, c.adapter) == (model, adapter)]:
-                persona = catalog.persona(cell.persona) if cell.persona else None
-                conversations = [render_messages(persona, None, q.question, with_examples=cell.few_shot,
-                                                 passages=passages.get(q.question, []) if cell.retrieval else [])
-                                 for q in questions]
-                limit = min(config.max_new_tokens, (persona.generation.max_new_tokens if persona else None)
-                            or config.max_new_tokens)
-                for question, generated in _generate_all(loaded, conversations, questions, limit,
-                                                         config.batch_size, bar):
-                    shown = passages.get(question.question, []) if cell.retrieval else None
-                    rows.append(_answer_row("domain", cell, question, generated, shown))
-            general_cell = Cell(model, adapter, None)
-            conversations = [render_messages(None, None, q.question) for q in general]
-            for question, generated in _generate_all(loaded, conversations, general, config.max_new_tokens,
-                                                     config.batch_size, bar):
-                rows.append(_answer_row("general", general_cell, question, generated))
-            del loaded
+        for adapter in adapters or [None]:
+            chat_model = load_chat_model(base, adapter, greedy=True, max_new_tokens=config.max_new_tokens,
+                                         max_batch=config.batch_size)
+            chain = build_chain(chat_model, catalog, as_message=True)
+            # The base model's cells first, with the adapter switched off; then the adapter is merged
+            # into the weights for its own cells: the same answers, about a third faster.
+            variants = [("base", None)] if adapter == (adapters or [None])[0] else []
+            variants += [(label, path) for label, path in adapter_labels(adapters).items() if path == adapter]
+            for model, variant_adapter in variants:
+                if variant_adapter is not None:
+                    chat_model.merge_adapter()
+                for cell in [c for c in cells if c.model == model]:
+                    inputs = [cell.inputs(q.question, passages.get(q.question)) for q in questions]
+                    for question, answer in zip(questions, _answer_all(chain, inputs, config.batch_size, bar)):
+                        shown = passages.get(question.question, []) if cell.retrieval else None
+                        rows.append(_answer_row("domain", cell, question, answer, shown))
+                general_cell = Cell(model, None if variant_adapter is None else str(variant_adapter), None)
+                inputs = [general_cell.inputs(q.question) for q in general]
+                for question, answer in zip(general, _answer_all(chain, inputs, config.batch_size, bar)):
+                    rows.append(_answer_row("general", general_cell, question, answer))
+            del chat_model, chain
     _score(rows, catalog)
     manifest = _manifest(config, base, adapters, catalog, questions, cells, started, time.monotonic() - clock)
     out = config.out / started
@@ -208,42 +217,55 @@ def load_general_questions(path: Path) -> list[Example]:
     return questions
 
 
-def _retrieve(config: EvalConfig, questions: list[Example]) -> dict[str, list[str]]:
-    from bot.retrieval import knowledge_beside, load_knowledge
+def _retrieve(config: EvalConfig, adapters: list[Path], questions: list[Example]) -> dict[str, list[str]]:
+    """The passages of every question, found once and given to every retrieval cell (base and tuned alike).
 
-    knowledge = config.knowledge or knowledge_beside(config.data[0])
-    if knowledge is None:
-        raise EvalError(f"the retrieval cells need knowledge files: no knowledge/ directory beside {config.data[0]}; "
-                        "pass --knowledge DIR or leave retrieval out of --prompts")
-    retriever = load_knowledge(knowledge, k=config.top_k)
-    return {q.question: [d.page_content for d in retriever.invoke(q.question)] for q in questions}
+    The knowledge is `--knowledge DIR`, else what the first adapter carries (its documents and training
+    pairs, as serving uses it), else the knowledge/ directory beside the evaluation data.
+    """
+    from bot.chain import find_passages
+    from bot.retrieval import adapter_knowledge, knowledge_beside, load_knowledge
+
+    retriever = None
+    if config.knowledge is not None:
+        retriever = load_knowledge(config.knowledge, k=config.top_k)
+    elif adapters:
+        retriever = adapter_knowledge(adapters[0], k=config.top_k)
+    if retriever is None:
+        knowledge = knowledge_beside(config.data[0])
+        if knowledge is None:
+            raise EvalError(f"the retrieval cells need knowledge: no knowledge/ directory beside {config.data[0]} and "
+                            "no adapter that carries its own; pass --knowledge DIR or leave retrieval out of --prompts")
+        retriever = load_knowledge(knowledge, k=config.top_k)
+    return {q.question: find_passages(retriever, q.question) for q in questions}
 
 
-def _generate_all(loaded, conversations: list[list[dict]], questions: list[Example], max_new_tokens: int,
-                  batch_size: int, bar):
-    """(question, Generated) for every conversation, batched with prompts of similar length together."""
-    lengths = [sum(len(m["content"]) for m in c) for c in conversations]
-    order = sorted(range(len(conversations)), key=lambda i: lengths[i])
+def _answer_all(chain, inputs: list[dict], batch_size: int, bar) -> list:
+    """The chain's answer message for every input, in order; prompts of similar length go in one batch."""
+    order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]["question"]) + sum(map(len, inputs[i].get("passages", []))))
     answers = {}
     for start in range(0, len(order), batch_size):
         batch = order[start:start + batch_size]
-        for index, generated in zip(batch, generate_batch(loaded, [conversations[i] for i in batch], max_new_tokens)):
-            answers[index] = generated
+        for index, answer in zip(batch, chain.batch([inputs[i] for i in batch], config={"max_concurrency": batch_size})):
+            answers[index] = answer
         bar.update(len(batch))
-    return [(questions[i], answers[i]) for i in range(len(conversations))]
+    return [answers[i] for i in range(len(inputs))]
 
 
-def _answer_row(kind: str, cell: Cell, question: Example, generated, passages: list[str] | None = None) -> dict:
-    """One answer of results.jsonl; `passages` are what retrieval put into the prompt (None: no retrieval)."""
+def _answer_row(kind: str, cell: Cell, question: Example, answer, passages: list[str] | None = None) -> dict:
+    """One answer of results.jsonl: the question, the chain's answer message, what it cost, and the passages
+    retrieval put into the prompt (None: no retrieval)."""
+    usage, meta = answer.usage_metadata or {}, answer.response_metadata
+    batch_size = meta.get("batch_size", 1)
     return {
         "kind": kind, "cell": cell.label, "model": cell.model, "adapter": cell.adapter, "prompt": cell.prompt,
         "persona": cell.persona, "few_shot": cell.few_shot, "retrieval": cell.retrieval,
         "question": question.question, "reference": question.answer if kind == "domain" else None,
         "key_facts": list(question.key_facts), "group": question.group, "category": question.category,
-        "answer": generated.text, "prompt_tokens": generated.prompt_tokens, "new_tokens": generated.new_tokens,
-        "seconds": round(generated.batch_seconds / generated.batch_size, 4),
-        "batch_seconds": round(generated.batch_seconds, 4), "batch_size": generated.batch_size,
-        "truncated": generated.truncated, "passages": passages,
+        "answer": answer.content, "prompt_tokens": usage.get("input_tokens"), "new_tokens": usage.get("output_tokens"),
+        "seconds": round(meta.get("batch_seconds", 0) / batch_size, 4),
+        "batch_seconds": meta.get("batch_seconds"), "batch_size": batch_size,
+        "truncated": meta.get("finish_reason") == "length", "passages": passages,
     }
 
 
@@ -256,6 +278,10 @@ def _score(rows: list[dict], catalog: Catalog) -> None:
         row["passage_recall"] = (None if row["passages"] is None
                                  else key_fact_recall("\n\n".join(row["passages"]), row["key_facts"]))
         row["reading_ease"] = reading_ease(row["answer"])
+        # A number, amount, code or e-mail address the model was given by neither the passages nor the question's
+        # reference: the measurable part of "invented".
+        row["unsupported"] = unsupported_specifics(row["answer"], [row["reference"] or "", row["question"],
+                                                                   *(row["passages"] or [])])
         if row["persona"]:
             row["style_violations"] = catalog.persona(row["persona"]).style.violations(row["answer"])
             row["adheres"] = not row["style_violations"]
@@ -310,7 +336,7 @@ def _manifest(config: EvalConfig, base: str, adapters: list[Path], catalog: Cata
         "questions": len(questions),
         "questions_hash": hashlib.sha256("\n".join(q.question for q in questions).encode()).hexdigest()[:12],
         "cells": [asdict(c) | {"label": c.label, "prompt": c.prompt} for c in cells],
-        "decoding": "greedy, repetition_penalty 1.1, no sampling (persona temperatures are not used)",
+        "decoding": "greedy, repetition_penalty 1.1, through bot.chain (persona temperatures are not used)",
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}",
     }
 
@@ -328,7 +354,7 @@ def _shown_config(config: EvalConfig) -> dict:
 
 
 def _adapter_metadata(path: Path) -> dict:
-    metadata_file = Path(path) / ADAPTER_METADATA
+    metadata_file = Path(path) / CARD_FILE
     metadata = json.loads(metadata_file.read_text()) if metadata_file.is_file() else {}
     weights = Path(path) / "adapter_model.safetensors"
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12] if weights.is_file() else None

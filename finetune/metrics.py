@@ -56,6 +56,41 @@ def key_fact_recall(answer: str, key_facts: list[str]) -> float | None:
     return sum(contains_fact(answer, fact) for fact in key_facts) / len(key_facts)
 
 
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+CODE = re.compile(r"\b(?=[\w-]*[A-Za-z])(?=[\w-]*\d)[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b")
+"""Order numbers, plan codes, discount codes: a word that mixes letters and digits ("FH-204", "SPRIG10")."""
+LIST_MARKER = re.compile(r"^\s*\d+[.)]\s", re.MULTILINE)
+
+
+def specifics(text: str) -> set[str]:
+    """The checkable specifics an answer states: e-mail addresses, codes, and numbers (amounts, durations,
+    counts, phone numbers) in normalised form; the numbers of a numbered list are not specifics."""
+    found = {email.lower().rstrip(".") for email in EMAIL.findall(text)}
+    rest = EMAIL.sub(" ", LIST_MARKER.sub(" ", text))
+    found |= {code.lower() for code in CODE.findall(rest) if not code.isdigit() and not _is_quantity(code)}
+    found |= {token for token in normalise(rest) if token[0].isdigit()}
+    return found
+
+
+def _is_quantity(word: str) -> bool:
+    """"30day", "2nd", "10am": a number glued to a unit is a number, not a code."""
+    return re.fullmatch(r"\d+(?:st|nd|rd|th|am|pm|gb|mb|kb|kg|g|ml|l|cm|mm|m|km|h|hr|hrs|min|s|x|day|days|week|month|year|hour|minute)",
+                        word.lower().replace("-", "")) is not None
+
+
+def stated_specifics(text: str, wanted: set[str]) -> set[str]:
+    """Those of `wanted` the text states: among its own specifics, or as a whole word of it (case folded).
+    A whole word, not a substring: "$149.95" does not state "$49.95", nor "15 days" "5 days"."""
+    own, lowered = specifics(text), text.lower()
+    return {s for s in wanted if s in own or re.search(rf"(?<![\w.]){re.escape(s)}(?!\w|\.\d)", lowered)}
+
+
+def unsupported_specifics(answer: str, sources: list[str]) -> list[str]:
+    """The answer's specifics that appear in none of the sources (the passages it was given, the reference)."""
+    stated = specifics(answer)
+    return sorted(stated - stated_specifics("\n".join(sources), stated))
+
+
 @lru_cache(maxsize=1)
 def _hyphenator():
     import pyphen

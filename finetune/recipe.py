@@ -36,13 +36,25 @@ class Recipe(BaseModel):
     epochs: float = Field(6, gt=0)
     batch_size: int = Field(16, gt=0)
     grad_accum: int = Field(1, gt=0, description="gradient accumulation steps")
-    max_length: int = Field(256, gt=16, description="longest example in tokens; longer ones are reported and skipped")
+    micro_batch_tokens: int = Field(4096, gt=0, description="most tokens in one forward pass; a batch of longer examples "
+                                                             "is split into passes with gradient accumulation (bounds memory)")
+    lora_layers: int | None = Field(None, gt=0, description="LoRA only in the top N transformer layers, so the backward "
+                                                              "pass stops below them (faster, less memory); default: all")
+    max_length: int = Field(2048, gt=16, description="cap on an example's tokens: training pads to the longest example "
+                                                       "up to this; a longer one loses passages, then is reported and skipped")
     validation_fraction: float = Field(0.1, ge=0, lt=1, description="held out for validation loss and early stopping")
     eval_every: int = Field(50, gt=0, description="steps between validation runs (and checkpoints)")
     early_stopping_patience: int = Field(0, ge=0, description="validation runs without improvement before stopping; 0: off")
     system_prompts: Literal["none", "personas"] = Field(
         "personas", description="none: train with no system prompt; personas: about half the examples under a "
                                 "persona's system prompt (one whose style rules the answer already follows)")
+    retrieval: bool = Field(True, description="train to read: every example carries the passages retrieval finds for "
+                                              "its question (documents + training pairs), and serving retrieves by default")
+    top_k: int = Field(3, gt=0, le=20, description="passages per example, at training and at serving")
+    unanswerable_fraction: float = Field(0.1, ge=0, lt=1, description="share of examples whose supporting passages are "
+                                                                       "taken out, with a target that says so")
+    general_replay: int = Field(48, ge=0, description="general questions answered by the base model and mixed in, "
+                                                       "to keep its general ability (0: none)")
     bf16: Literal["auto", "on", "off"] = Field("auto", description="bf16 autocast; auto: on where the CPU has AVX-512 bf16 or a GPU")
     seed: int = 0
 

@@ -18,6 +18,7 @@ METRICS = [
     # key, heading, unit, higher is better
     ("key_fact_recall", "Key-fact recall", "%", True),
     ("passage_recall", "Key facts in passages", "%", True),
+    ("unsupported_rate", "Unsupported specifics", "%", False),
     ("similarity", "Similarity to reference", "", True),
     ("adherence", "Persona adherence", "%", True),
     ("reading_ease", "Reading ease", "", True),
@@ -46,6 +47,7 @@ def summarise(rows: list[dict]) -> list[dict]:
             "few_shot": first["few_shot"], "retrieval": first["retrieval"], "answers": len(members),
             "key_fact_recall": None if recall is None else round(100 * recall, 1),
             "passage_recall": None if in_passages is None else round(100 * in_passages, 1),
+            "unsupported_rate": round(100 * sum(bool(r.get("unsupported")) for r in members) / len(members), 1),
             "similarity": _round(mean(r["similarity"] for r in members), 3),
             "adherence": round(100 * sum(adheres) / len(adheres), 1) if adheres else None,
             "reading_ease": _round(mean(r["reading_ease"] for r in members), 1),
@@ -97,7 +99,10 @@ def verdict(cells: list[dict], lead: str | None) -> list[str]:
         for model in tuned_models:
             both = by.get((model, f"{lead}+retrieval"))
             if both:
-                text += f"; fine-tuning and retrieval together ({model}) reach {both['key_fact_recall']:.0f}%"
+                text += (f"; fine-tuning and retrieval together ({model}) reach {both['key_fact_recall']:.0f}%, with "
+                         f"{both['adherence']:.0f}% persona adherence and {both['unsupported_rate']:.0f}% of answers "
+                         f"stating a specific found in neither the passages nor the reference (base: "
+                         f"{retrieval['unsupported_rate']:.0f}%)")
         sentences.append(text + ".")
     few_shot, persona_only = by.get(("base", f"{lead}+few-shot")), by.get(("base", lead))
     if few_shot and persona_only and few_shot["key_fact_recall"] is not None:
@@ -153,6 +158,8 @@ def _markdown(summary: dict, charts: list[str]) -> str:
               "number words and formats, and currency.",
               "- **Key facts in passages** (retrieval cells): the same measure applied to the passages retrieval put into "
               "the prompt; recall far below it means the model did not read what it was given.",
+              "- **Unsupported specifics**: share of answers that state a number, amount, code or e-mail address found in "
+              "neither the passages the model was given nor the reference answer: the measurable part of inventing.",
               "- **Similarity**: cosine similarity (all-MiniLM-L6-v2) between answer and reference answer.",
               "- **Persona adherence**: share of answers that break none of the persona's own style rules; "
               "**reading ease** is Flesch reading ease (60-70 is plain English).",

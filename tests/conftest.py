@@ -1,6 +1,10 @@
-"""Shared fixtures: a tmp Tandem home, a tiny llama model built from a config, and an echoing fake chat model."""
+"""Shared fixtures and helpers: a tmp Tandem home, a tiny llama model built from a config (and a noisy copy),
+tiny training data and recipes, an echoing fake chat model, and a Gradio app served on localhost."""
 
+import json
 import os
+import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -8,6 +12,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
+
+from bot.prompts import PromptFormat
 
 # The real model's store, captured before the autouse fixture points TANDEM_HOME at a tmpdir.
 REAL_HOME = Path(os.environ.get("TANDEM_HOME") or Path.home() / ".cache" / "tandem")
@@ -55,6 +61,39 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """For modules that generate a lot on the tiny models (`pytestmark = pytest.mark.usefixtures("one_thread")`):
+    they gain nothing from a second thread, and on a busy machine two threads wait on each other (generation
+    measured ten times slower with two than with one)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def noisy_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
+    """The tiny model with large random weights: the one above only ever says newlines, so every answer
+    would be the same empty string; this one says a different string of tokens for every prompt."""
+    import torch
+
+    from bot.models import load_model
+
+    loaded = load_model(str(tiny_model_dir))
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, parameter in loaded.model.named_parameters():
+            if "norm" not in name:
+                parameter.normal_(0, 0.3)
+    out = tmp_path_factory.mktemp("noisy-model")
+    loaded.model.save_pretrained(out, safe_serialization=True)
+    loaded.tokenizer.save_pretrained(out)
+    return out
+
+
 @pytest.fixture(scope="session")
 def tiny_chat_model(tiny_model_dir):
     """The tiny model through the real loader, seeded so sampled answers are reproducible."""
@@ -74,6 +113,8 @@ class EchoChatModel(BaseChatModel):
     """A fake chat model that repeats its prompt back, word by word, and records every call."""
 
     calls: list = Field(default_factory=list)
+    prompt_format: PromptFormat = PromptFormat()
+    """How the chain asks this model by default (LocalChatModel reads it from its adapter's card)."""
 
     @property
     def _llm_type(self) -> str:
@@ -95,3 +136,47 @@ class EchoChatModel(BaseChatModel):
 @pytest.fixture
 def echo_model() -> EchoChatModel:
     return EchoChatModel()
+
+
+# Training data and recipes for the tiny model ------------------------------------------------------------
+
+CATEGORIES = ["billing", "shipping", "accounts"]
+
+
+def write_qa(path: Path, count: int = 36) -> Path:
+    """`count` question/answer pairs, each with its own number of days (a checkable specific)."""
+    with open(path, "w") as f:
+        for i in range(count):
+            f.write(json.dumps({"question": f"What is fact number {i}?", "answer": f"Fact {i} is {i * 7} days.",
+                                "category": CATEGORIES[i % 3]}) + "\n")
+    return path
+
+
+def tiny_recipe(model_dir: Path, **overrides):
+    """The default recipe, scaled down to seconds on the tiny model (4 general questions replayed, not 48)."""
+    from finetune.recipe import load_recipe, with_overrides
+
+    settings = {"base_model": str(model_dir), "epochs": 2, "batch_size": 4, "eval_every": 3, "general_replay": 4,
+                "early_stopping_patience": 0, "bf16": "off", **overrides}
+    return with_overrides(load_recipe("default"), settings)
+
+
+# The Gradio app ----------------------------------------------------------------------------------------
+
+@contextmanager
+def serving(app):
+    """The app launched on a free 127.0.0.1 port without blocking; yields its URL and closes it after."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.close()
+
+
+def text_of(message: dict) -> str:
+    """A chat message's text as Gradio 6 sends it: a list of typed parts."""
+    content = message["content"]
+    return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)

@@ -1,9 +1,7 @@
 """The Gradio chat driven through gradio_client on a free localhost port."""
 
-import socket
 import threading
 import time
-from contextlib import contextmanager
 
 import pytest
 from gradio_client import Client
@@ -12,21 +10,9 @@ from gradio_client.utils import Status
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-from bot.app import BASE, TUNED, build_app
+from bot.app import BASE, TUNED, build_app, show_passages
 from bot.personas import load_catalog
-
-
-@contextmanager
-def serving(app):
-    """The app launched on a free 127.0.0.1 port without blocking; yields its URL and closes it after."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
+from tests.conftest import serving, text_of
 
 
 @pytest.fixture
@@ -34,12 +20,6 @@ def served(echo_model):
     """The app on the echo model, launched on 127.0.0.1 without blocking; yields (url, model)."""
     with serving(build_app(echo_model, load_catalog(), echo_model.describe(), max_chars=200)) as url:
         yield url, echo_model
-
-
-def text_of(message: dict) -> str:
-    """A chat message's text as Gradio 6 sends it: a list of typed parts."""
-    content = message["content"]
-    return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
 
 
 def ask(client: Client, message: str, persona: str, instruction: str = "direct"):
@@ -147,13 +127,27 @@ def system_prompt_of(call) -> str:
     return next((m.content for m in messages if m.type == "system"), "")
 
 
-def test_the_knowledge_toggle_puts_passages_into_the_prompt_only_when_on(served_full):
+def passage_notices(chat: list[dict]) -> list[dict]:
+    return [m for m in chat if (m.get("metadata") or {}).get("title", "").startswith("Passages this answer")]
+
+
+def test_the_knowledge_toggle_puts_passages_into_the_prompt_and_under_the_answer_only_when_on(served_full):
     url, model = served_full
     client = Client(url, verbose=False)
     client.predict("warranty?", "support", "direct", True, api_name="/respond")
-    client.predict("warranty again?", "support", "direct", False, api_name="/respond")
+    chat, _, status = client.predict("warranty again?", "support", "direct", False, api_name="/respond")
+    assert status == ""
     assert "PASSAGE-42" in system_prompt_of(model.calls[0])
-    assert "PASSAGE-42" not in system_prompt_of(model.calls[1])
+    assert not any("PASSAGE-42" in m.content for m in model.calls[1][0]), "neither in the prompt nor in the history"
+    [shown] = passage_notices(chat)
+    assert shown["metadata"]["title"] == "Passages this answer was given (1)"
+    assert text_of(shown) == show_passages(["PASSAGE-42: the warranty lasts 24 months."])
+    assert chat.index(shown) == 2, "under the grounded answer; the answer without knowledge has none"
+
+
+def test_passages_are_shown_numbered_with_their_own_markdown_as_plain_text():
+    shown = show_passages(["Refunds › Window\nWithin *30* days.", "# Not a heading"])
+    assert shown == "**[1]** Refunds › Window  \nWithin \\*30\\* days.\n\n**[2]** \\# Not a heading"
 
 
 def test_compare_answers_every_chosen_combination_with_its_own_model_persona_and_latency(served_full):

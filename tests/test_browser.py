@@ -15,8 +15,7 @@ from bot.paths import PROJECT_ROOT
 from bot.personas import load_catalog
 from bot.store import ConversationStore
 from finetune.feedback import export_feedback
-from tests.conftest import EchoChatModel
-from tests.test_app import serving
+from tests.conftest import EchoChatModel, serving
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
 CHROMIUM = shutil.which("chromium")

@@ -1,11 +1,19 @@
-"""The chain: invoke, stream, batch and async on the tiny model; persona per call; refusals; memory."""
+"""The chain: invoke, stream, batch and async on the tiny model; persona, passages and prompt format per call;
+refusals; memory."""
 
 import asyncio
-import pytest
 
-from bot.chain import build_chain, with_session_memory
+import pytest
+from langchain_core.documents import Document
+from langchain_core.messages import AIMessage
+from langchain_core.retrievers import BaseRetriever
+from pydantic import Field
+
+from bot.chain import build_chain, default_retriever, model_format, with_session_memory
 from bot.errors import InputError, PersonaError
 from bot.personas import load_catalog
+from bot.prompts import PromptFormat
+from tests.conftest import EchoChatModel
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +28,8 @@ def test_invoke_stream_and_batch_on_the_tiny_model(tiny_chat_model, catalog):
     assert isinstance(answer, str) and answer
     chunks = list(chain.stream(request))
     assert len(chunks) > 1, "tokens arrive one by one"
-    assert "".join(chunks) == answer, "seeded sampling: streaming and invoking give the same text"
+    # Seeded sampling: the same text; invoke's arrives whole and stripped of the whitespace a stream may begin with.
+    assert "".join(chunks).strip() == answer
     batch = chain.batch([request, {**request, "persona": "engineer"}, {**request, "persona": "plain"}])
     assert batch[0] == answer and len(batch) == 3 and all(isinstance(a, str) for a in batch)
 
@@ -36,7 +45,7 @@ def test_async_variants(tiny_chat_model, catalog):
         return answer, chunks, batch
 
     answer, chunks, batch = asyncio.run(run())
-    assert "".join(chunks) == answer == batch[0]
+    assert "".join(chunks).strip() == answer == batch[0]
 
 
 def test_each_call_chooses_its_persona_instruction_and_settings(echo_model, catalog):
@@ -113,3 +122,79 @@ def test_closing_a_stream_stops_generation(tiny_model_dir):
     stream.close()  # returns only once the generation thread has ended, far short of a million tokens
     assert endless.lock.acquire(blocking=False), "the model is free for the next request"
     endless.lock.release()
+
+
+class CountingRetriever(BaseRetriever):
+    """Finds one fixed passage and counts the searches."""
+
+    searches: list = Field(default_factory=list)
+
+    def _get_relevant_documents(self, query, *, run_manager=None):
+        self.searches.append(query)
+        return [Document(page_content="RETRIEVED: the warranty lasts 24 months.")]
+
+
+def system_of(model: EchoChatModel) -> str:
+    return next((m.content for m in model.calls[-1][0] if m.type == "system"), "")
+
+
+def test_persona_none_means_no_persona_and_a_missing_persona_the_default(echo_model, catalog):
+    chain = build_chain(echo_model, catalog)
+    chain.invoke({"question": "q", "persona": None})
+    assert system_of(echo_model) == "Task: " + catalog.instruction("direct").prompt
+    assert [m.type for m in echo_model.calls[-1][0]] == ["system", "human"], "no persona, so no examples either"
+    assert echo_model.calls[-1][1] == {}, "and no persona generation settings"
+    chain.invoke({"question": "q"})
+    assert system_of(echo_model).startswith(catalog.persona("support").system_prompt)
+
+
+def test_passages_given_with_the_request_skip_the_retriever(echo_model, catalog):
+    retriever = CountingRetriever()
+    chain = build_chain(echo_model, catalog, retriever=retriever)
+    chain.invoke({"question": "warranty?", "passages": ["GIVEN: one.", "GIVEN: two."]})
+    assert "[1] GIVEN: one.\n\n[2] GIVEN: two." in system_of(echo_model) and "RETRIEVED" not in system_of(echo_model)
+    assert retriever.searches == []
+    chain.invoke({"question": "warranty?", "retrieval": True})
+    assert "[1] RETRIEVED" in system_of(echo_model) and retriever.searches == ["warranty?"]
+
+
+def test_few_shot_and_retrieval_default_to_the_models_prompt_format(catalog):
+    retriever = CountingRetriever()
+    examples = [e.user for e in catalog.persona("support").examples]
+
+    def asked(model: EchoChatModel, **inputs) -> tuple[bool, bool]:
+        """(few-shot examples shown, passages retrieved) for one request."""
+        build_chain(model, catalog, retriever=retriever).invoke({"question": "warranty?", **inputs})
+        humans = [m.content for m in model.calls[-1][0] if m.type == "human"]
+        return humans[:len(examples)] == examples, "RETRIEVED" in system_of(model)
+
+    base, tuned = EchoChatModel(), EchoChatModel(prompt_format=PromptFormat(few_shot=False, retrieval=True))
+    assert asked(base) == (True, False)
+    assert asked(tuned) == (False, True)
+    assert asked(tuned, few_shot=True, retrieval=False) == (True, False), "a request's own switches win"
+    assert asked(base, few_shot=False, retrieval=True) == (False, True)
+    assert asked(tuned, adapter=False) == (True, False), "the base model without its adapter has the base format"
+    assert tuned.calls[-1][1] == {**catalog.persona("support").generation.as_kwargs(), "use_adapter": False}
+
+
+def test_model_format_and_default_retriever_for_models_without_an_adapter(echo_model, tiny_chat_model):
+    tuned = EchoChatModel(prompt_format=PromptFormat(retrieval=True))
+    assert model_format(echo_model) == PromptFormat() == model_format(tuned, use_adapter=False)
+    assert model_format(tuned) == PromptFormat(retrieval=True)
+    assert default_retriever(tuned) is None, "no adapter directory to carry knowledge"
+    assert tiny_chat_model.prompt_format == PromptFormat() and default_retriever(tiny_chat_model) is None
+
+
+def test_as_message_returns_the_answer_with_its_token_counts(tiny_model_dir, catalog):
+    from bot.chat_model import load_chat_model
+
+    chain = build_chain(load_chat_model(str(tiny_model_dir), greedy=True, max_new_tokens=4), catalog, as_message=True)
+    message = chain.invoke({"question": "How do I reset my password?", "persona": None})
+    assert isinstance(message, AIMessage)
+    usage, metadata = message.usage_metadata, message.response_metadata
+    assert usage["input_tokens"] > 0 and usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+    assert metadata["finish_reason"] in ("stop", "length") and metadata["batch_size"] == 1
+    assert metadata["batch_seconds"] >= 0
+    text = build_chain(load_chat_model(str(tiny_model_dir), greedy=True, max_new_tokens=4), catalog).invoke(
+        {"question": "How do I reset my password?", "persona": None})
+    assert text == message.content

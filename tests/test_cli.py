@@ -1,5 +1,6 @@
 """The `tandem` command through subprocess: output, exit codes, one-line errors without tracebacks."""
 
+import io
 import json
 import os
 import subprocess
@@ -97,3 +98,33 @@ def test_models_list_and_pull_of_an_unknown_name():
     assert listing.returncode == 0 and "smollm2-135m-instruct\tnot pulled" in listing.stdout
     assert json.loads(tandem("models", "list", "--json").stdout)[0]["pulled"] is False
     assert_user_error(tandem("models", "pull", "gpt-17"), "unknown model 'gpt-17'")
+
+
+@pytest.mark.parametrize("command", [["ask", "hi"], ["chat"], ["serve"]])
+def test_a_bad_knowledge_directory_is_reported_before_any_model_loads(command, tmp_path):
+    (tmp_path / "notes.txt").write_text("not markdown")
+    for knowledge in ("/nonexistent", str(tmp_path)):
+        # The model is missing too: reaching the loader would report that instead.
+        result = tandem(*command, "--knowledge", knowledge, "--model", "/nonexistent-dir")
+        assert_user_error(result, f"tandem: --knowledge {knowledge}: not a directory of Markdown (*.md) files")
+
+
+@pytest.fixture
+def knowledge(tmp_path) -> Path:
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "warranty.md").write_text("# Warranty\n\nEvery kettle is covered for 24 months.\n")
+    return tmp_path / "kb"
+
+
+@pytest.mark.parametrize("command", [["ask", "How long is the warranty?"], ["chat"]])
+def test_knowledge_grounds_the_answers_of_a_base_model(command, knowledge, echo_model, monkeypatch, capsys):
+    from bot.cli import main
+
+    monkeypatch.setattr("bot.chat_model.load_chat_model", lambda model, adapter: echo_model)
+    for extra in (["--knowledge", str(knowledge)], []):
+        monkeypatch.setattr("sys.stdin", io.StringIO("How long is the warranty?\n/quit\n"))  # for chat
+        assert main([*command, "--model", "a-base-model", *extra]) == 0
+    grounded, plain = (next(m.content for m in messages if m.type == "system") for messages, _ in echo_model.calls)
+    assert "[1] Warranty\nEvery kettle is covered for 24 months." in grounded
+    assert "24 months" not in plain
+    assert f"tandem: indexing {knowledge} for retrieval" in capsys.readouterr().err

@@ -61,13 +61,18 @@ def test_problems_name_file_and_line_and_are_skipped(tmp_path):
         load_examples([path], fmt="qa", strict=True)
 
 
-def test_bom_and_crlf_are_reported_not_silently_fixed(tmp_path):
+def test_a_bom_is_reported_and_crlf_line_endings_are_normal(tmp_path):
     path = tmp_path / "win.jsonl"
     path.write_bytes(b'\xef\xbb\xbf{"question": "q", "answer": "a"}\r\n')
     data = load_examples([path])
     assert len(data.examples) == 1
-    assert any("byte-order mark" in str(p) for p in data.problems)
-    assert any("CRLF" in str(p) for p in data.problems)
+    assert [str(p) for p in data.problems] == [f"{path}:1: starts with a UTF-8 byte-order mark (removed)"]
+
+    excel = tmp_path / "excel.csv"  # what Excel and Python's csv module write
+    excel.write_bytes(b'question,answer\r\n"Two\r\nlines?",Yes.\r\nq2,"b, c"\r\n')
+    data = load_examples([excel])
+    assert data.problems == []
+    assert [(e.question, e.answer) for e in data.examples] == [("Two\nlines?", "Yes."), ("q2", "b, c")]
 
 
 def test_exact_and_near_duplicates_are_removed():

@@ -1,4 +1,4 @@
-"""`tandem eval`: batched generation, the cell matrix, a whole report on the tiny model, comparisons, CLI errors."""
+"""`tandem eval`: the cell matrix and its chain inputs, a whole report on the tiny model, comparisons, CLI errors."""
 
 import hashlib
 import json
@@ -12,21 +12,21 @@ from types import SimpleNamespace
 import pytest
 
 from bot.errors import PersonaError, TandemError
-from bot.models import LoadedModel, load_model
 from bot.paths import PROJECT_ROOT, shown_path
 from bot.personas import load_catalog
-from bot.prompts import apply_template
 from finetune.data import Example
-from finetune.evaluate import (GENERAL_QUESTIONS, EvalConfig, EvalError, load_general_questions, plan_cells,
+from finetune.evaluate import (GENERAL_QUESTIONS, Cell, EvalConfig, EvalError, load_general_questions, plan_cells,
                                run_eval, select_questions)
-from finetune.generate import generate_batch
-from finetune.metrics import cosine_pairs, key_fact_recall
+from finetune.metrics import cosine_pairs, key_fact_recall, unsupported_specifics
 from finetune.report import compare, drift, summarise, verdict
-from tests.test_train import tiny_recipe, write_qa
+from tests.conftest import tiny_recipe, write_qa
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 TANDEM = str(Path(sys.executable).parent / "tandem")
 MAX_NEW_TOKENS = 8
 PERSONAS = ["support", "executive"]  # executive requires "bottom line": the tiny model's answers never adhere
+ALL_PROMPTS = ["none", "persona", "few-shot", "retrieval"]
 PROMPTS = ["none", "support", "executive", "support+few-shot", "support+retrieval"]
 CELLS = [f"{model} · {prompt}" for model in ("base", "tuned") for prompt in PROMPTS]
 EVAL_SET = [
@@ -41,48 +41,9 @@ EVAL_SET = [
 ]
 
 
-def chat(question: str) -> list[dict]:
-    return [{"role": "user", "content": question}]
-
-
 def tandem(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([TANDEM, "eval", *map(str, args)], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The tiny model gains nothing from a second thread, and on a busy machine two threads wait on each
-    other: generation measured ten times slower with two than with one."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def noisy_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
-    """The tiny model with large random weights: the conftest one only ever says newlines, so every answer
-    would be the same empty string; this one says a different string of tokens for every prompt."""
-    import torch
-
-    loaded = load_model(str(tiny_model_dir))
-    torch.manual_seed(1)
-    with torch.no_grad():
-        for name, parameter in loaded.model.named_parameters():
-            if "norm" not in name:
-                parameter.normal_(0, 0.3)
-    out = tmp_path_factory.mktemp("noisy-model")
-    loaded.model.save_pretrained(out, safe_serialization=True)
-    loaded.tokenizer.save_pretrained(out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def noisy_model(noisy_model_dir) -> LoadedModel:
-    return load_model(str(noisy_model_dir))
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +72,7 @@ def adapter(noisy_model_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def report(noisy_model_dir, adapter, domain, tmp_path_factory) -> Path:
     config = EvalConfig(data=[domain.eval], knowledge=domain.knowledge, base_model=str(noisy_model_dir),
-                        adapters=[adapter], personas=PERSONAS, general_questions=domain.general,
+                        adapters=[adapter], personas=PERSONAS, prompts=ALL_PROMPTS, general_questions=domain.general,
                         max_new_tokens=MAX_NEW_TOKENS, batch_size=8,
                         out=tmp_path_factory.mktemp("reports"))
     return run_eval(config, progress=False)
@@ -125,80 +86,11 @@ def read_summary(report: Path) -> dict:
     return json.loads((report / "summary.json").read_text())
 
 
-# Batched generation ---------------------------------------------------------------------------------
-
-def test_batched_greedy_answers_equal_one_at_a_time_answers(noisy_model):
-    questions = ["Hi", "How do I reset my password? Refunds take five days, you said.", "Refunds?"]
-    batch = generate_batch(noisy_model, [chat(q) for q in questions], 12)
-    alone = [generate_batch(noisy_model, [chat(q)], 12)[0] for q in questions]
-    assert [g.text for g in batch] == [g.text for g in alone]
-    assert len(set(g.text for g in batch)) == 3, "different prompts, different answers: the comparison means something"
-    tokenizer = noisy_model.tokenizer
-    lengths = [len(tokenizer(apply_template(tokenizer, chat(q)), add_special_tokens=False)["input_ids"])
-               for q in questions]
-    assert [g.prompt_tokens for g in batch] == [g.prompt_tokens for g in alone] == lengths
-    assert len(set(lengths)) == 3, "prompts of different lengths, so the short ones were padded"
-    assert all(g.batch_size == 3 and g.batch_seconds == batch[0].batch_seconds > 0 for g in batch)
-    assert all(0 < g.new_tokens <= 12 and g.truncated == (g.new_tokens == 12) for g in batch)
-
-
-def test_answers_cut_by_max_new_tokens_are_marked_truncated(noisy_model):
-    questions = ["Hi", "Refunds?", "What is fact 3?"]
-    long = generate_batch(noisy_model, [chat(q) for q in questions], 16)
-    short = generate_batch(noisy_model, [chat(q) for q in questions], 3)
-    assert any(g.new_tokens > 3 for g in long)
-    for full, cut in zip(long, short):
-        if full.new_tokens > 3:
-            assert cut.truncated and cut.new_tokens == 3
-
-
-class ScriptedModel:
-    """A fake model whose generate() appends fixed token rows and records what it was given."""
-
-    def __init__(self, continuations):
-        self.continuations = continuations
-        self.inputs = None
-
-    def generate(self, input_ids, attention_mask, max_new_tokens, **settings):
-        import torch
-
-        self.inputs = {"input_ids": input_ids, "attention_mask": attention_mask, **settings}
-        return torch.cat([input_ids, torch.tensor(self.continuations)], dim=1)
-
-
-def test_generation_stops_at_the_end_of_turn_token_and_pads_on_the_left(tiny_model_dir):
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    words, end = tokenizer.encode("Refunds take", add_special_tokens=False), tokenizer.eos_token_id
-    more = tokenizer.encode(" five days", add_special_tokens=False)
-    model = ScriptedModel([[*words, end, end, end], ([*words, *more] * 3)[:len(words) + 3]])
-    loaded = LoadedModel(model=model, tokenizer=tokenizer, name="scripted", adapter=None)
-    stopped, cut = generate_batch(loaded, [chat("Hi"), chat("How do I reset my password?")], len(words) + 3)
-    assert (stopped.text, stopped.new_tokens, stopped.truncated) == ("Refunds take", len(words) + 1, False)
-    assert cut.text.startswith("Refunds take") and (cut.new_tokens, cut.truncated) == (len(words) + 3, True)
-    mask = model.inputs["attention_mask"]
-    assert mask[0, 0] == 0 and mask[0, -1] == 1 and mask[1].all(), "the shorter prompt is padded on the left"
-    assert model.inputs["do_sample"] is False
-
-
-def test_a_tokenizer_without_a_pad_token_still_generates(tiny_model_dir):
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    tokenizer.pad_token = None  # many base models ship no pad token; generate_batch falls back to eos
-    words = tokenizer.encode("Yes", add_special_tokens=False)
-    model = ScriptedModel([[*words, tokenizer.eos_token_id]] * 2)
-    loaded = LoadedModel(model=model, tokenizer=tokenizer, name="scripted", adapter=None)
-    answers = generate_batch(loaded, [chat("Hi"), chat("How do I reset my password?")], len(words) + 1)
-    assert [a.text for a in answers] == ["Yes", "Yes"]
-
-
 # The matrix and the questions --------------------------------------------------------------------------
 
 def test_cells_are_every_model_under_every_prompt_base_first():
     catalog = load_catalog()
-    cells = plan_cells(EvalConfig(), [Path("a/one"), Path("b/two")], catalog)
+    cells = plan_cells(EvalConfig(prompts=ALL_PROMPTS), [Path("a/one"), Path("b/two")], catalog)
     prompts = ["none", "support", "plain", "support+few-shot", "support+retrieval"]
     assert [c.label for c in cells] == [f"{m} · {p}" for m in ("base", "tuned:one", "tuned:two") for p in prompts]
     assert [c.adapter for c in cells[::5]] == [None, "a/one", "b/two"]
@@ -210,6 +102,19 @@ def test_cells_are_every_model_under_every_prompt_base_first():
     assert [c.label for c in single] == ["base · none", "base · plain", "tuned · none", "tuned · plain"]
     same_names = plan_cells(EvalConfig(prompts=["none"]), [Path("a/run"), Path("b/run")], catalog)
     assert [c.model for c in same_names] == ["base", "tuned:run", "tuned:run-2"]
+
+
+def test_a_cell_asks_through_the_chain_with_every_switch_explicit():
+    passages = ["[a passage]"]
+    assert Cell("base", None, None).inputs("q?", passages) == {
+        "question": "q?", "persona": None, "few_shot": False, "retrieval": False, "adapter": False}
+    assert Cell("tuned", "a/one", "support", few_shot=True).inputs("q?") == {
+        "question": "q?", "persona": "support", "few_shot": True, "retrieval": False, "adapter": True}
+    assert Cell("tuned:one", "a/one", "support", retrieval=True).inputs("q?", passages) == {
+        "question": "q?", "persona": "support", "few_shot": False, "retrieval": True, "adapter": True,
+        "passages": passages}
+    assert Cell("base", None, "support", retrieval=True).inputs("q?")["passages"] == [], \
+        "no passages found: none given, and the chain has no retriever to look again"
 
 
 def test_an_unknown_persona_fails_before_any_model_is_loaded(tmp_path):
@@ -281,6 +186,12 @@ def test_prompt_variants_cost_what_they_add(report):
             assert cost["support"] < cost["support+retrieval"]
 
 
+def budget(row: dict, max_new_tokens: int) -> int:
+    """The most tokens an answer may have: its persona's own limit (as in serving), else the configured one."""
+    persona = row["persona"] and load_catalog().persona(row["persona"])
+    return (persona and persona.generation.max_new_tokens) or max_new_tokens
+
+
 def test_row_scores_follow_from_the_answers(report):
     catalog = load_catalog()
     domain = [r for r in read_rows(report) if r["kind"] == "domain"]
@@ -291,12 +202,15 @@ def test_row_scores_follow_from_the_answers(report):
                                                                                row["key_facts"])
         else:
             assert row["passages"] is None and row["passage_recall"] is None
+        assert row["unsupported"] == unsupported_specifics(row["answer"], [row["reference"], row["question"],
+                                                                           *(row["passages"] or [])])
         if row["persona"]:
             violations = catalog.persona(row["persona"]).style.violations(row["answer"])
             assert (row["style_violations"], row["adheres"]) == (violations, not violations)
         else:
             assert row["adheres"] is None
-        assert not row["truncated"] or row["new_tokens"] == MAX_NEW_TOKENS, "a truncated answer used the whole budget"
+        assert row["new_tokens"] <= budget(row, MAX_NEW_TOKENS)
+        assert not row["truncated"] or row["new_tokens"] == budget(row, MAX_NEW_TOKENS), "a truncated answer used it all"
     similarity = cosine_pairs([r["answer"] for r in domain], [r["reference"] for r in domain])
     assert [r["similarity"] for r in domain] == pytest.approx(similarity, abs=2e-3)
     pairs = {cell: [r for r in domain if r["cell"] == cell and r["group"] == "F1"] for cell in CELLS}
@@ -305,6 +219,16 @@ def test_row_scores_follow_from_the_answers(report):
         assert first["agreement"] == second["agreement"] == pytest.approx(score, abs=2e-3)
     assert all(r["agreement"] is None for r in domain if r["group"] != "F1"), \
         "only questions with a paraphrase in the set have an agreement"
+
+
+def test_passages_are_found_once_per_question_and_given_to_every_retrieval_cell(report):
+    retrieved = [r for r in read_rows(report) if r["kind"] == "domain" and r["retrieval"]]
+    assert {r["cell"] for r in retrieved} == {"base · support+retrieval", "tuned · support+retrieval"}
+    for question in EVAL_SET:
+        shown = [r["passages"] for r in retrieved if r["question"] == question["question"]]
+        assert len(shown) == 2 and shown[0] == shown[1], question["question"]
+    refunds = next(r for r in retrieved if r["question"] == "How long do refunds take?")
+    assert refunds["passages"][0] == "Refunds › Timing\nRefunds take five days."
 
 
 def expected_figures(members: list[dict]) -> dict:
@@ -401,8 +325,8 @@ def test_the_whole_command_runs_on_the_tiny_model(noisy_model_dir, adapter, doma
     config = tmp_path / "eval.yaml"  # the two general questions, to keep the run short; flags override the rest
     config.write_text(f"general_questions: {domain.general}\nmax_new_tokens: 50\n")
     result = tandem("--config", config, "--base-model", noisy_model_dir, "--adapter", adapter, "--data", domain.eval,
-                    "--knowledge", domain.knowledge, "--personas", ",".join(PERSONAS), "--limit", "4",
-                    "--max-new-tokens", "6", "--out", tmp_path / "reports")
+                    "--knowledge", domain.knowledge, "--personas", ",".join(PERSONAS), "--prompts", ",".join(ALL_PROMPTS),
+                    "--limit", "4", "--max-new-tokens", "6", "--out", tmp_path / "reports")
     assert result.returncode == 0, result.stderr[-3000:]
     [out] = list((tmp_path / "reports").iterdir())
     assert f"Report: {out / 'report.html'}" in result.stdout
@@ -411,7 +335,8 @@ def test_the_whole_command_runs_on_the_tiny_model(noisy_model_dir, adapter, doma
     assert [c["cell"] for c in summary["cells"]] == CELLS and all(c["answers"] == 4 for c in summary["cells"])
     assert all(sentence in result.stdout for sentence in summary["verdict"])
     assert summary["manifest"]["config"]["max_new_tokens"] == 6, "a flag overrides the config file"
-    assert all(r["new_tokens"] <= 6 for r in read_rows(out))
+    assert all(r["new_tokens"] <= budget(r, 6) for r in read_rows(out))
+    assert any(r["persona"] is None and r["new_tokens"] == 6 for r in read_rows(out)), "the flag's limit was used"
 
 
 # Figures, verdict and comparisons ------------------------------------------------------------------------

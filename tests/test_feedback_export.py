@@ -148,7 +148,11 @@ def test_csv_export_neutralises_spreadsheet_formulas(store, tmp_path):
 def test_the_export_loads_as_chat_data_and_tokenizes_for_training(store, tmp_path, tiny_model_dir):
     from transformers import AutoTokenizer
 
-    from finetune.train import tokenize_examples
+    from bot.personas import load_catalog
+    from bot.prompts import PromptFormat
+    from finetune.grounding import GroundedExample
+    from finetune.recipe import Recipe
+    from finetune.rows import tokenize_examples
 
     rated(store, "How do I reset my password?", "Use the reset link on the login page.", 1)
     rated(store, "Refunds?", "Wrong.", -1, "Refunds take five days.")
@@ -156,9 +160,10 @@ def test_the_export_loads_as_chat_data_and_tokenizes_for_training(store, tmp_pat
     data = load_examples([tmp_path / "out.jsonl"], strict=True)  # strict: any problem would raise
     assert [(e.question, e.answer) for e in data.examples] == [
         ("How do I reset my password?", "Use the reset link on the login page."), ("Refunds?", "Refunds take five days.")]
-    pairs, long = tokenize_examples(data.examples, AutoTokenizer.from_pretrained(tiny_model_dir), max_length=512)
-    assert len(pairs) == 2 and long == []
-    assert all(sum(row["completion_mask"]) > 0 for _, row in pairs)
+    rows, long = tokenize_examples([GroundedExample(e, (), e.answer) for e in data.examples],
+                                   AutoTokenizer.from_pretrained(tiny_model_dir), load_catalog(), Recipe(), PromptFormat())
+    assert len(rows) == 2 and long == []
+    assert all(sum(row.completion_mask) > 0 for row in rows)
 
 
 def test_a_failed_export_leaves_the_previous_file_and_no_temporary(store, tmp_path, monkeypatch):

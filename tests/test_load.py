@@ -8,7 +8,7 @@ from gradio_client import Client
 from bot.app import build_app
 from bot.personas import load_catalog
 from bot.store import ConversationStore
-from tests.test_app import serving, text_of
+from tests.conftest import serving, text_of
 
 SESSIONS, TURNS = 20, 10
 

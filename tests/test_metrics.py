@@ -1,8 +1,10 @@
-"""Answer scores: normalisation, whole-token key facts, recall, reading ease, embedding similarity."""
+"""Answer scores: normalisation, whole-token key facts, recall, specifics and unsupported ones, reading ease,
+embedding similarity."""
 
 import pytest
 
-from finetune.metrics import contains_fact, cosine_pairs, key_fact_recall, mean, normalise, reading_ease
+from finetune.metrics import (contains_fact, cosine_pairs, key_fact_recall, mean, normalise, reading_ease, specifics,
+                              unsupported_specifics)
 
 
 @pytest.mark.parametrize("left, right", [
@@ -82,3 +84,35 @@ def test_cosine_pairs_scores_each_pair_in_place():
 def test_mean_ignores_missing_values():
     assert mean([1, None, 3]) == 2
     assert mean([None, None]) is None and mean([]) is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("It costs $1,049.00 and ships in 3 days.", {"1049", "3"}),
+    ("The pods are €89.60 for twenty-five.", {"89.6", "25"}),
+    ("Write to Help@Fernhollow.example.", {"help@fernhollow.example"}),
+    ("Use code SPRIG10 on order FH-204.", {"sprig10", "fh-204", "10", "204"}),  # a code, and the number inside it
+    ("1. Open the app.\n2. Tap Refund.\n3) Confirm.", set()),                    # list markers are not specifics
+    ("  2. Tap Refund within 14 days.", {"14"}),
+    ("There is a 30-day refund window.", {"30"}),                               # a quantity, not a code
+    ("Open at 10am on the 2nd floor.", {"10", "2"}),
+    ("No numbers here, only words.", set()),
+])
+def test_specifics_are_amounts_addresses_codes_and_numbers(text, expected):
+    assert specifics(text) == expected
+
+
+@pytest.mark.parametrize("answer, sources, unsupported", [
+    ("It costs $149.95.", ["Price: 149.95 dollars"], []),
+    ("A 30-day window.", ["Returns within 30 days."], []),
+    ("Use sprig10 for 10% off.", ["Code SPRIG10 takes 10 per cent off."], []),
+    ("Mail help@shop.example.", ["Questions: HELP@shop.example"], []),
+    ("1. Call us.\n2. Wait 5 days.", ["It takes 5 days."], []),
+    ("Mail billing@shop.example.", ["Mail help@shop.example."], ["billing@shop.example"]),
+    ("It costs $49.95.", ["It costs $149.95."], ["49.95"]),                        # not a substring match
+    ("Refunds take 5 days.", ["Refunds take 15 days.", "Or 2.5 weeks."], ["5"]),
+    ("Call 555-0199 or pay $20.", ["Pay $20.00 by card."], ["0199", "555"]),
+    ("Order FH-205 ships today.", ["Order FH-204 ships today."], ["205", "fh-205"]),
+    ("No specifics at all.", [], []),
+])
+def test_unsupported_specifics_are_those_no_source_states(answer, sources, unsupported):
+    assert unsupported_specifics(answer, sources) == unsupported

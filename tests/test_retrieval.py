@@ -1,12 +1,19 @@
-"""Retrieval grounding: Markdown passages with heading paths, the MiniLM retriever, passages in the chain's prompt."""
+"""Retrieval grounding: Markdown passages with heading paths, question/answer pairs as passages, the hybrid
+(BM25 + MiniLM) retriever, an adapter's knowledge.jsonl, passages in the chain's prompt."""
 
+import numpy as np
 import pytest
+from langchain_core.documents import Document
 
 from bot.chain import build_chain
+from bot.embeddings import embed
 from bot.errors import InputError
 from bot.personas import load_catalog
-from bot.prompts import render_messages
-from bot.retrieval import PASSAGE_CHARS, knowledge_beside, load_knowledge, split_markdown
+from bot.prompts import PromptFormat, render_messages
+from bot.retrieval import (KNOWLEDGE_FILE, PASSAGE_CHARS, HybridRetriever, adapter_knowledge, document_passages,
+                           knowledge_beside, load_knowledge, pair_passage, read_passages, save_passages,
+                           split_markdown, words)
+from tests.conftest import EchoChatModel
 
 DOCS = {
     "shipping.md": "# Shipping\n\n## Delivery times\n\nStandard delivery takes 3 to 5 business days. "
@@ -87,7 +94,7 @@ def test_passages_are_numbered_in_the_system_prompt():
 
 def test_the_chain_puts_retrieved_passages_into_the_system_prompt(echo_model, retriever):
     chain = build_chain(echo_model, load_catalog(), retriever=retriever)
-    answer = chain.invoke({"question": "How long does delivery take?", "persona": "support"})
+    answer = chain.invoke({"question": "How long does delivery take?", "persona": "support", "retrieval": True})
     assert answer.startswith("[You are a friendly customer support agent.")
     system = echo_model.calls[-1][0][0]
     assert system.type == "system"
@@ -98,3 +105,82 @@ def test_the_chain_puts_retrieved_passages_into_the_system_prompt(echo_model, re
     system = echo_model.calls[-1][0][0]
     assert system.content.startswith("You are a friendly customer support agent.")
     assert "Reference passages" not in system.content and "Standard delivery" not in system.content
+
+
+def test_retrieval_is_on_by_default_only_for_a_model_trained_to_read_passages(retriever):
+    request = {"question": "How long does delivery take?", "persona": "support"}
+    for trained_to_read in (False, True):
+        model = EchoChatModel(prompt_format=PromptFormat(retrieval=trained_to_read))
+        build_chain(model, load_catalog(), retriever=retriever).invoke(request)
+        assert ("Standard delivery" in model.calls[-1][0][0].content) is trained_to_read
+
+
+# Hybrid search ------------------------------------------------------------------------------------------
+
+CATALOGUE = [
+    "Shipping › Delivery times\nStandard delivery takes 3 to 5 business days; express arrives the next day.",
+    "Account › Password reset\nTo reset your password, open the login page, choose Forgot password and follow "
+    "the e-mail link.",
+    "Parts › Catalogue\nZX-14 is the spare lid hinge for the Aero kettle.",
+    "Parts › Catalogue\nZX-40 is the spare power base for the Aero kettle.",
+    "Parts › Catalogue\nZX-41 is the spare limescale filter for the Aero kettle.",
+    "Parts › Catalogue\nZX-42 is the spare water gauge for the Aero kettle.",
+    "Parts › Catalogue\nXZ-41 is the spare switch for the Aero kettle.",
+    "Store › Opening hours\nThe showroom opens at nine and closes at six, Monday to Saturday.",
+]
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> HybridRetriever:
+    return HybridRetriever.over([Document(page_content=text, metadata={"source": "parts.md"}) for text in CATALOGUE],
+                                k=3)
+
+
+def dense_ranking(retriever: HybridRetriever, query: str) -> list[int]:
+    return np.argsort(-(retriever.vectors @ embed([query])[0]), kind="stable").tolist()
+
+
+def test_an_exact_code_is_found_where_the_embedding_blurs_it(catalogue):
+    query = "Which spare part is ZX-41?"
+    assert words(query) == ["spare", "part", "zx-41"], "the code stays one word"
+    assert dense_ranking(catalogue, query)[0] != 4, "to MiniLM, ZX-40 and ZX-41 are nearly the same"
+    assert catalogue.invoke(query)[0].page_content == CATALOGUE[4]
+
+
+def test_a_paraphrase_sharing_no_word_is_found(catalogue):
+    query = "When does the shop close?"
+    assert not catalogue.bm25.get_scores(words(query)).any(), "no word in common with any passage"
+    assert catalogue.invoke(query)[0].page_content == CATALOGUE[7]
+
+
+def test_rank_fusion_is_deterministic_and_ties_go_to_the_earlier_passage(catalogue):
+    twins = [Document(page_content=text) for text in [CATALOGUE[0], CATALOGUE[4], CATALOGUE[7], CATALOGUE[4]]]
+    again = HybridRetriever.over(twins, k=4)
+    for query in ["Which spare part is ZX-41?", "When does the shop close?", "filter", "zzz"]:
+        assert catalogue.ranked(query) == catalogue.ranked(query) == HybridRetriever.over(catalogue.passages).ranked(query)
+        ranking = again.ranked(query)
+        assert sorted(ranking) == [0, 1, 2, 3] and ranking.index(1) < ranking.index(3), query
+
+
+def test_question_answer_pairs_are_passages_a_paraphrase_finds(knowledge):
+    pair = pair_passage("How do I descale the kettle?", "Boil equal parts water and vinegar, then rinse twice.",
+                        "faq.jsonl:7")
+    assert pair.page_content == "Q: How do I descale the kettle?\nA: Boil equal parts water and vinegar, then rinse twice."
+    retriever = HybridRetriever.over(document_passages(knowledge) + [pair], k=1)
+    assert retriever.invoke("What's the way to get limescale out of my kettle?") == [pair]
+    assert retriever.invoke("How long does delivery take?")[0].metadata["source"] == "shipping.md"
+
+
+def test_passages_round_trip_through_knowledge_jsonl(knowledge, tmp_path):
+    passages = document_passages(knowledge) + [pair_passage("Ünïcode \"quotes\"?", "Line one.\nLine two.", "faq.jsonl:1")]
+    save_passages(passages, tmp_path / KNOWLEDGE_FILE)
+    back = read_passages(tmp_path / KNOWLEDGE_FILE)
+    assert [(p.page_content, p.metadata) for p in back] == [(p.page_content, {"source": p.metadata["source"]})
+                                                            for p in passages]
+    assert adapter_knowledge(tmp_path, k=2).passages == back and adapter_knowledge(tmp_path, k=2).k == 2
+    assert adapter_knowledge(tmp_path / "no-knowledge") is None, "an adapter trained without retrieval has none"
+
+    with open(tmp_path / KNOWLEDGE_FILE, "a") as f:
+        f.write("\n" + '{"source": "x.md"}' + "\n")
+    with pytest.raises(InputError, match=f"{tmp_path / KNOWLEDGE_FILE}:{len(passages) + 2}: expected a JSON object"):
+        read_passages(tmp_path / KNOWLEDGE_FILE)

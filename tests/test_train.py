@@ -1,7 +1,9 @@
-"""LoRA training on the tiny model: the files it writes, their metadata, answer-only loss, resume, export."""
+"""LoRA training on the tiny model: the files it writes, their card, rows (answer-only loss, passages, personas,
+max_length), resume, export."""
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -11,31 +13,28 @@ from pathlib import Path
 import pytest
 
 from bot.models import load_model
-from finetune.data import data_hash, load_examples
+from bot.personas import Catalog, load_catalog
+from bot.prompts import PromptFormat
+from finetune.data import Example, data_hash, load_examples
+from finetune.grounding import GroundedExample
 from finetune.recipe import load_recipe, with_overrides
-from finetune.train import TrainRequest, last_complete_checkpoint, tokenize_examples, train
+from finetune.rows import system_persona, tokenize, tokenize_examples
+from finetune.train import TrainRequest, last_complete_checkpoint, micro_batches, train
+from tests.conftest import tiny_recipe, write_qa
 
 TANDEM = str(Path(sys.executable).parent / "tandem")
-CATEGORIES = ["billing", "shipping", "accounts"]
-
-
-def write_qa(path: Path, count: int = 36) -> Path:
-    with open(path, "w") as f:
-        for i in range(count):
-            f.write(json.dumps({"question": f"What is fact number {i}?", "answer": f"Fact {i} is {i * 7} days.",
-                                "category": CATEGORIES[i % 3]}) + "\n")
-    return path
-
-
-def tiny_recipe(model_dir: Path, **overrides):
-    settings = {"base_model": str(model_dir), "epochs": 2, "batch_size": 4, "eval_every": 3, "max_length": 96,
-                "early_stopping_patience": 0, "bf16": "off", **overrides}
-    return with_overrides(load_recipe("default"), settings)
+TUNED_FORMAT = PromptFormat(few_shot=False, retrieval=True, top_k=3)
+"""What training records for the default recipe."""
 
 
 def tiny_cli_args(model_dir: Path, data: Path, out: Path, *extra: str) -> list[str]:
     return [TANDEM, "train", "--data", str(data), "--out", str(out), "--base-model", str(model_dir),
-            "--batch-size", "4", "--max-length", "96", "--bf16", "off", *extra]
+            "--batch-size", "4", "--general-replay", "4", "--bf16", "off", *extra]
+
+
+def bare(examples: list[Example]) -> list[GroundedExample]:
+    """Examples as training rows take them, without passages."""
+    return [GroundedExample(e, (), e.answer) for e in examples]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +48,7 @@ def trained(tiny_model_dir, tmp_path_factory):
 def test_the_run_writes_exactly_the_adapter_files(trained):
     out, _ = trained
     assert sorted(p.name for p in out.iterdir()) == [
-        "README.md", "adapter_config.json", "adapter_model.safetensors", "loss.png", "metrics.json",
+        "README.md", "adapter_config.json", "adapter_model.safetensors", "knowledge.jsonl", "loss.png", "metrics.json",
         "tandem-adapter.json"]
     assert not out.with_name("adapter.checkpoints").exists(), "checkpoints are removed after a finished run"
     assert (out / "loss.png").read_bytes()[:4] == b"\x89PNG"
@@ -66,9 +65,38 @@ def test_metadata_matches_the_recipe_and_the_data(trained):
     assert metadata["data_hash"] == data_hash(load_examples(request.data).examples)
     assert metadata["base_model"] == request.recipe.base_model and len(metadata["base_model_hash"]) == 64
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["train_examples"] + metrics["validation_examples"] == 36
+    assert metrics["train_examples"] + metrics["validation_examples"] == 36 + metrics["general_replay_examples"]
+    assert metrics["general_replay_examples"] <= request.recipe.general_replay
     assert metrics["validation_loss_before"] > metrics["validation_loss_after"]
     assert metrics["train_tokens_per_second"] > 0 and metrics["peak_memory_mb"] > 0
+
+
+def test_max_length_follows_the_data_and_every_example_keeps_its_passages(trained):
+    out, request = trained
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["knowledge_passages"] == 36, "one passage per question/answer pair (no knowledge/ directory)"
+    assert metrics["passages_dropped"] == 0 and metrics["skipped_problems"] == 0
+    assert 0 < metrics["max_length"] < request.recipe.max_length, "padding to the longest example, not to the cap"
+
+
+def test_the_card_says_how_to_ask_the_adapter_and_it_carries_its_knowledge(trained):
+    from bot.adapters import read_card
+    from bot.chain import default_retriever
+    from bot.chat_model import LocalChatModel
+    from bot.retrieval import HybridRetriever, read_passages
+
+    out, request = trained
+    card = read_card(out)
+    assert card.prompt_format == TUNED_FORMAT
+    assert (card.base_model, card.recipe) == (request.recipe.base_model, request.recipe.model_dump())
+    chat_model = LocalChatModel(loaded=load_model(request.recipe.base_model, out))
+    assert chat_model.prompt_format == TUNED_FORMAT
+    retriever = default_retriever(chat_model)
+    assert isinstance(retriever, HybridRetriever) and retriever.k == 3
+    assert retriever.passages == read_passages(out / "knowledge.jsonl")
+    found = [d.page_content for d in retriever.invoke("What is fact number 17?")]
+    assert "Q: What is fact number 17?\nA: Fact 17 is 119 days." in found
+    assert default_retriever(LocalChatModel(loaded=load_model(request.recipe.base_model))) is None, "no adapter"
 
 
 def test_the_adapter_loads_through_the_one_loader_and_answers(trained):
@@ -83,13 +111,15 @@ def test_the_adapter_loads_through_the_one_loader_and_answers(trained):
 
 def test_loss_is_on_the_answer_tokens_only(tiny_chat_model):
     tokenizer = tiny_chat_model.loaded.tokenizer
+    catalog = load_catalog()
     [example] = load_examples([write_qa(Path(os.environ["TANDEM_HOME"]).parent / "one.jsonl", 1)]).examples
-    [(_, row)], long = tokenize_examples([example], tokenizer, 512)
-    answer_ids = [t for t, m in zip(row["input_ids"], row["completion_mask"]) if m]
+    row = tokenize(example, example.answer, catalog.persona("support"), catalog.instruction("direct"),
+                   ["A passage."], TUNED_FORMAT, tokenizer)
+    answer_ids = [t for t, m in zip(row.input_ids, row.completion_mask) if m]
     assert tokenizer.decode(answer_ids) == example.answer + "<|im_end|>"
-    assert long == []
-    _, long = tokenize_examples([example], tokenizer, 10)
-    assert "over-long example" in long[0].message
+    prompt = tokenizer.decode([t for t, m in zip(row.input_ids, row.completion_mask) if not m])
+    assert "A passage." in prompt and example.question in prompt and example.answer not in prompt
+    assert row.completion_mask == sorted(row.completion_mask), "the prompt first, then the answer"
 
 
 def test_multi_turn_chat_data_trains(tiny_model_dir, tmp_path):
@@ -100,7 +130,9 @@ def test_multi_turn_chat_data_trains(tiny_model_dir, tmp_path):
                                              {"role": "assistant", "content": f"It is {i}."}]}) + "\n")
     out = train(TrainRequest(data=[tmp_path / "chat.jsonl"], out=tmp_path / "adapter",
                              recipe=tiny_recipe(tiny_model_dir, epochs=1)))
-    assert json.loads((out / "metrics.json").read_text())["train_examples"] == 11
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["train_examples"] - metrics["general_replay_examples"] == 11
+    assert metrics["knowledge_passages"] == 0, "a turn of a longer conversation is not a passage"
 
 
 def test_training_is_deterministic_for_a_seed(tiny_model_dir, tmp_path, trained):
@@ -161,7 +193,6 @@ def test_kill_9_then_resume_continues_from_the_last_complete_checkpoint(tiny_mod
     ("type.jsonl", b'{"question": "q", "answer": "a"}\n{"question": "q2", "answer": 42}\n'),
     ("latin1.jsonl", b'{"question": "q", "answer": "a"}\n{"question": "caf\xe9", "answer": "b"}\n'),
     ("bom.jsonl", b'\xef\xbb\xbf{"question": "q", "answer": "a"}\n'),
-    ("crlf.jsonl", b'{"question": "q", "answer": "a"}\r\n{"question": "q2", "answer": "b"}\r\n'),
     ("truncated.jsonl", b'{"question": "q", "answer": "a"}\n{"question": "q2", "ans'),
     ("ragged.csv", b'question,answer\nq,a\nq2,b,extra\n'),
     ("long.jsonl", b'{"question": "q", "answer": "a"}\n{"question": "' + b"word " * 200 + b'", "answer": "b"}\n'),
@@ -170,7 +201,7 @@ def test_each_malformed_data_class_fails_strict_training_with_no_adapter(tiny_mo
     data = tmp_path / name
     data.write_bytes(content)
     out = tmp_path / "adapter"
-    result = subprocess.run(tiny_cli_args(tiny_model_dir, data, out, "--strict", "--epochs", "1"),
+    result = subprocess.run(tiny_cli_args(tiny_model_dir, data, out, "--strict", "--epochs", "1", "--max-length", "400"),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
@@ -211,12 +242,6 @@ def test_recipe_files_and_overrides_are_validated(tmp_path):
 
 
 def test_system_persona_never_picks_a_persona_whose_rules_the_answer_breaks():
-    import random
-
-    from bot.personas import load_catalog
-    from finetune.data import Example
-    from finetune.train import system_persona
-
     personas = list(load_catalog().personas.values())
     answers = ["Yes. " * 110,                    # too long for plain (100) and executive (80)
                "Great news, it ships today!",    # an exclamation: not compliance or engineer
@@ -225,46 +250,119 @@ def test_system_persona_never_picks_a_persona_whose_rules_the_answer_breaks():
     rng = random.Random(0)
     for answer in answers:
         fitting = {p.id for p in personas if not p.style.violations(answer)}
-        chosen = [system_persona(Example("Q", answer), personas, rng) for _ in range(200)]
+        chosen = [system_persona(answer, personas, rng) for _ in range(200)]
         assert {p.id for p in chosen if p is not None} == fitting
     assert fitting == set(), "the last answer fits no persona, so it never had one"
 
 
 def test_system_persona_is_none_for_about_half_and_always_without_personas():
-    import random
-
-    from bot.personas import load_catalog
-    from finetune.data import Example
-    from finetune.train import system_persona
-
     personas = list(load_catalog().personas.values())
-    example = Example("Q", "The bottom line: it ships today.")
-    picks = [system_persona(example, personas, random.Random(7)) for _ in range(3)]
+    answer = "The bottom line: it ships today."
+    picks = [system_persona(answer, personas, random.Random(7)) for _ in range(3)]
     assert picks[0] == picks[1] == picks[2], "a seed decides the choice"
     rng = random.Random(0)
-    nones = sum(system_persona(example, personas, rng) is None for _ in range(1000))
+    nones = sum(system_persona(answer, personas, rng) is None for _ in range(1000))
     assert 420 < nones < 580
-    assert all(system_persona(example, [], rng) is None for _ in range(100))
+    assert all(system_persona(answer, [], rng) is None for _ in range(100))
+
+
+def only_support() -> Catalog:
+    catalog = load_catalog()
+    return Catalog({"support": catalog.persona("support")}, catalog.instructions, [])
 
 
 def test_a_persona_prompt_that_makes_an_example_too_long_falls_back_to_no_system_prompt(tiny_model_dir):
     from transformers import AutoTokenizer
 
-    from bot.personas import load_catalog
-    from finetune.data import Example
-
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    support = load_catalog().persona("support")
-    examples = [Example(f"What is fact {i}?", f"Fact {i} is {i} days.", source=f"facts.jsonl:{i}") for i in range(20)]
-    plain, _ = tokenize_examples(examples, tokenizer, 10_000)
-    roomy, _ = tokenize_examples(examples, tokenizer, 10_000, [support], seed=0)
-    with_persona = [i for i, ((_, a), (_, b)) in enumerate(zip(plain, roomy)) if len(b["input_ids"]) > len(a["input_ids"])]
+    catalog = only_support()
+    examples = bare([Example(f"What is fact {i}?", f"Fact {i} is {i} days.", source=f"facts.jsonl:{i}")
+                     for i in range(20)])
+    recipe = load_recipe("default")
+    plain, _ = tokenize_examples(examples, tokenizer, catalog, with_overrides(recipe, {"system_prompts": "none"}),
+                                 TUNED_FORMAT)
+    roomy, _ = tokenize_examples(examples, tokenizer, catalog, recipe, TUNED_FORMAT)
+    with_persona = [i for i, (a, b) in enumerate(zip(plain, roomy)) if len(b.input_ids) > len(a.input_ids)]
     assert 0 < len(with_persona) < 20, "with room, some examples carry the persona prompt"
 
-    tight = max(len(row["input_ids"]) for _, row in plain)
-    fitted, long = tokenize_examples(examples, tokenizer, tight, [support], seed=0)
+    tight = max(len(row.input_ids) for row in plain)
+    fitted, long = tokenize_examples(examples, tokenizer, catalog, with_overrides(recipe, {"max_length": tight}),
+                                     TUNED_FORMAT)
     assert long == [], "no example is lost to the persona prompt"
-    assert [row for _, row in fitted] == [row for _, row in plain]
+    assert [row.as_dict() for row in fitted] == [row.as_dict() for row in plain]
 
-    _, long = tokenize_examples(examples, tokenizer, tight - 1, [support], seed=0)
+    _, long = tokenize_examples(examples, tokenizer, catalog, with_overrides(recipe, {"max_length": tight - 1}),
+                                TUNED_FORMAT)
     assert long and all("over-long example" in p.message for p in long), "too long even without a persona"
+
+
+def test_an_over_long_example_loses_passages_last_first_and_is_kept(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    catalog = load_catalog()
+    recipe = with_overrides(load_recipe("default"), {"system_prompts": "none"})
+    passages = tuple(f"PASSAGE-{n}: " + "the kettle is green. " * 10 for n in range(1, 4))
+    example = Example("What colour is the kettle?", "It is green.", source="kettle.jsonl:1")
+    [full], _ = tokenize_examples([GroundedExample(example, passages, example.answer)], tokenizer, catalog, recipe,
+                                  TUNED_FORMAT)
+    [one], _ = tokenize_examples([GroundedExample(example, passages[:1], example.answer)], tokenizer, catalog, recipe,
+                                 TUNED_FORMAT)
+    [none], _ = tokenize_examples(bare([example]), tokenizer, catalog, recipe, TUNED_FORMAT)
+    assert len(none.input_ids) < len(one.input_ids) < len(full.input_ids)
+
+    # Room for one passage: the last two go, the first stays, and the example is trained on.
+    capped = with_overrides(recipe, {"max_length": len(one.input_ids)})
+    [row], problems = tokenize_examples([GroundedExample(example, passages, example.answer)], tokenizer, catalog,
+                                        capped, TUNED_FORMAT)
+    assert problems == [] and row.passages_dropped == 2
+    assert row.input_ids == one.input_ids
+    prompt = tokenizer.decode(row.input_ids)
+    assert "PASSAGE-1" in prompt and "PASSAGE-2" not in prompt and "PASSAGE-3" not in prompt
+
+    # Too long even with no passage left: reported as a problem naming the example, never truncated.
+    too_tight = with_overrides(recipe, {"max_length": len(none.input_ids) - 1})
+    rows, [problem] = tokenize_examples([GroundedExample(example, passages, example.answer)], tokenizer, catalog,
+                                        too_tight, TUNED_FORMAT)
+    assert rows == []
+    assert str(problem) == (f"kettle.jsonl:1: over-long example: {len(none.input_ids)} tokens > max_length "
+                            f"{len(none.input_ids) - 1} even without passages")
+
+
+@pytest.mark.parametrize("batch_size, grad_accum, max_length, expected", [
+    (16, 1, 256, (16, 1)),     # the whole batch fits in one pass of 4096 tokens
+    (16, 1, 1024, (4, 4)),
+    (16, 1, 800, (4, 4)),      # room for 5 rows, but 5 x 4 passes would be a batch of 20
+    (16, 2, 1024, (4, 8)),
+    (16, 1, 8192, (1, 16)),    # longer than a pass: one row at a time
+    (4, 1, 200, (4, 1)),       # never more rows than the batch
+])
+def test_micro_batches_bound_the_tokens_of_a_pass_and_keep_the_batch(batch_size, grad_accum, max_length, expected):
+    recipe = with_overrides(load_recipe("default"), {"batch_size": batch_size, "grad_accum": grad_accum})
+    rows, passes = micro_batches(recipe, max_length)
+    assert (rows, passes) == expected
+    assert rows * passes == batch_size * grad_accum
+    assert rows * max_length <= recipe.micro_batch_tokens or rows == 1
+
+
+def test_prepare_grounds_the_examples_and_pads_to_the_longest(tiny_model_dir, tmp_path):
+    from transformers import AutoTokenizer
+
+    from finetune.grounding import NOT_IN_PASSAGES
+    from finetune.train import prepare
+
+    request = TrainRequest(data=[write_qa(tmp_path / "train.jsonl", 20)], out=tmp_path / "adapter",
+                           recipe=tiny_recipe(tiny_model_dir, general_replay=0, unanswerable_fraction=0.5))
+    prepared = prepare(request, load_model(str(tiny_model_dir)))
+    rows = prepared.train_rows + prepared.validation_rows
+    assert prepared.prompt_format == TUNED_FORMAT
+    assert (len(prepared.passages), prepared.replayed, len(rows)) == (20, 0, 20)
+    assert prepared.train_rows and prepared.validation_rows
+    assert prepared.max_length == max(len(r.input_ids) for r in rows)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    targets = [tokenizer.decode([t for t, m in zip(r.input_ids, r.completion_mask) if m]) for r in rows]
+    prompts = [tokenizer.decode([t for t, m in zip(r.input_ids, r.completion_mask) if not m]) for r in rows]
+    assert all("Reference passages" in prompt for prompt in prompts), "every example carries its passages"
+    assert all(t in (r.example.answer + "<|im_end|>", NOT_IN_PASSAGES + "<|im_end|>") for r, t in zip(rows, targets))
+    assert targets.count(NOT_IN_PASSAGES + "<|im_end|>") == prepared.unanswerable
+    assert 0 < prepared.unanswerable < 20, "about half the targets say the passages do not cover the question"
