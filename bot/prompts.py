@@ -28,7 +28,8 @@ class PromptFormat(BaseModel):
     """Show the persona's example exchanges before the conversation. A tuned model learnt the domain's
     voice from its data and spends no context on them."""
     retrieval: bool = False
-    """Retrieval is on by default: the model was trained to answer from passages in its prompt."""
+    """Whether requests to this model retrieve passages unless they say otherwise: True for a model trained
+    to answer from passages in its prompt."""
     top_k: int = Field(3, gt=0, le=20)
     """Passages put into the prompt."""
 

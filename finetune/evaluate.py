@@ -10,7 +10,7 @@ A *cell* is one model variant (the base model, or base + an adapter) under one p
 Every question is answered in every cell through `bot.chain` (greedy decoding, batched by the chat model), scored
 (`finetune.metrics`) and written to `results.jsonl`; the report (`finetune.report`) is computed from
 those rows alone. A set of general, out-of-domain questions is answered by every model variant with
-no system prompt, to measure how far an adapter drifts from the base model outside its domain.
+no persona and no passages, to measure how far an adapter drifts from the base model outside its domain.
 """
 
 import hashlib
@@ -24,12 +24,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import TandemError
-from bot.adapters import CARD_FILE
+from bot.adapters import CARD_FILE, adapter_format
 from bot.chain import build_chain
 from bot.chat_model import load_chat_model
 from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
 from bot.paths import PROJECT_ROOT, shown_path
 from bot.personas import Catalog, load_catalog
+from bot.prompts import PromptFormat
 from bot.yamlfiles import load_yaml_model
 from finetune.data import CsvColumns, Example, load_examples
 from finetune.metrics import cosine_pairs, key_fact_recall, reading_ease, unsupported_specifics
@@ -60,8 +61,9 @@ class EvalConfig(BaseModel):
     limit: int | None = Field(DEFAULT_LIMIT, gt=0, description="about this many questions, whole paraphrase groups "
                                                                 "spread over the set; None: all of them")
     batch_size: int = Field(16, gt=0, description="answers generated together (16: 1.2-1.35x the tokens/s of 8, measured)")
-    max_new_tokens: int = Field(160, gt=0, description="longest answer in tokens, unless the persona sets its own (as in serving)")
-    top_k: int = Field(3, gt=0, description="passages put into the prompt by retrieval")
+    max_new_tokens: int = Field(160, gt=0, description="longest answer in tokens; a persona's own lower cap wins")
+    top_k: int | None = Field(None, gt=0, description="passages put into the prompt by retrieval (default: the first "
+                                                      "adapter's prompt format, as in serving; else 3)")
     general_questions: Path = Field(GENERAL_QUESTIONS, description="out-of-domain questions for the drift check")
     drift_threshold: float = Field(0.6, ge=0, le=1, description="flag an adapter whose general answers have a mean "
                                                                   "cosine similarity to the base model's below this")
@@ -170,7 +172,7 @@ def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvCol
     with tqdm(total=total, desc="tandem eval", unit="answer", disable=not progress) as bar:
         for adapter in adapters or [None]:
             chat_model = load_chat_model(base, adapter, greedy=True, max_new_tokens=config.max_new_tokens,
-                                         max_batch=config.batch_size)
+                                         max_new_tokens_cap=config.max_new_tokens, max_batch=config.batch_size)
             chain = build_chain(chat_model, catalog, as_message=True)
             # The base model's cells first, with the adapter switched off; then the adapter is merged
             # into the weights for its own cells: the same answers, about a third faster.
@@ -226,17 +228,18 @@ def _retrieve(config: EvalConfig, adapters: list[Path], questions: list[Example]
     from bot.chain import find_passages
     from bot.retrieval import adapter_knowledge, knowledge_beside, load_knowledge
 
+    k = config.top_k or (adapter_format(adapters[0]).top_k if adapters else PromptFormat().top_k)
     retriever = None
     if config.knowledge is not None:
-        retriever = load_knowledge(config.knowledge, k=config.top_k)
+        retriever = load_knowledge(config.knowledge, k=k)
     elif adapters:
-        retriever = adapter_knowledge(adapters[0], k=config.top_k)
+        retriever = adapter_knowledge(adapters[0], k=k)
     if retriever is None:
         knowledge = knowledge_beside(config.data[0])
         if knowledge is None:
             raise EvalError(f"the retrieval cells need knowledge: no knowledge/ directory beside {config.data[0]} and "
                             "no adapter that carries its own; pass --knowledge DIR or leave retrieval out of --prompts")
-        retriever = load_knowledge(knowledge, k=config.top_k)
+        retriever = load_knowledge(knowledge, k=k)
     return {q.question: find_passages(retriever, q.question) for q in questions}
 
 

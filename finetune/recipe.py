@@ -33,12 +33,12 @@ class Recipe(BaseModel):
     lr_scheduler: Literal["linear", "cosine", "constant"] = "cosine"
     warmup_ratio: float = Field(0.05, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
-    epochs: float = Field(6, gt=0)
+    epochs: float = Field(1, gt=0)
     batch_size: int = Field(16, gt=0)
     grad_accum: int = Field(1, gt=0, description="gradient accumulation steps")
     micro_batch_tokens: int = Field(4096, gt=0, description="most tokens in one forward pass; a batch of longer examples "
                                                              "is split into passes with gradient accumulation (bounds memory)")
-    lora_layers: int | None = Field(None, gt=0, description="LoRA only in the top N transformer layers, so the backward "
+    lora_layers: int | None = Field(15, gt=0, description="LoRA only in the top N transformer layers, so the backward "
                                                               "pass stops below them (faster, less memory); default: all")
     max_length: int = Field(2048, gt=16, description="cap on an example's tokens: training pads to the longest example "
                                                        "up to this; a longer one loses passages, then is reported and skipped")

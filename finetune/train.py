@@ -151,25 +151,29 @@ def train(request: TrainRequest) -> Path:
     return request.out
 
 
-TRAIN_TOKENS_PER_SECOND = 400.0
-"""Measured for SmolLM2-135M on this project's 2-core machine under the default recipe (README.md); the
-plan scales it by parameter count for other models. An estimate: the progress bar shows the real ETA."""
+FORWARD_TOKENS_PER_SECOND = 400.0
+"""SmolLM2-135M on this project's 2-core machine: training costs one forward pass over every layer plus
+a backward pass (about twice a forward) over the layers with LoRA, so tokens/s = this / (1 + 2 x share of
+layers trained). Calibrated on `tandem train` runs (README.md, "Measured"); scaled by parameter count
+for other models. An estimate: the progress bar shows the real ETA."""
 MEMORY_BASE_MB = 1500
-MEMORY_PER_BATCH_TOKEN_MB = 0.5
-"""Peak resident memory ≈ base + this × tokens in one micro-batch (measured; README.md)."""
+MEMORY_PER_TOKEN_LAYER_MB = 0.065
+"""Peak resident memory ≈ base + this × tokens in one forward pass × layers trained (measured, README.md)."""
 
 
 def print_plan(rows: list[Row], recipe: Recipe, max_length: int, model) -> None:
     """Say what training will do before it starts: steps, time and memory, so nobody waits blind."""
-    steps = math.ceil(math.ceil(len(rows) / (recipe.batch_size * recipe.grad_accum)) * recipe.epochs)
+    layers = model.config.get_text_config().num_hidden_layers
+    trained = min(recipe.lora_layers or layers, layers)
+    rows_per_pass, passes = micro_batches(recipe, max_length)
+    steps = math.ceil(math.ceil(len(rows) / (rows_per_pass * passes)) * recipe.epochs)
     tokens = sum(len(r.input_ids) for r in rows) * recipe.epochs
     parameters = sum(p.numel() for p in model.parameters())
-    minutes = tokens / (TRAIN_TOKENS_PER_SECOND * 135e6 / parameters) / 60
-    memory = MEMORY_BASE_MB * parameters / 135e6 + MEMORY_PER_BATCH_TOKEN_MB * recipe.batch_size * max_length
-    print(f"tandem: plan: {len(rows)} examples, {recipe.epochs:g} epochs = {steps} steps of "
-          f"{recipe.batch_size * recipe.grad_accum}, {tokens:,.0f} tokens (longest example {max_length}); "
-          f"expect about {minutes:.0f} min and up to {memory / 1024:.1f} GB of memory on a CPU like this one",
-          file=sys.stderr, flush=True)
+    rate = FORWARD_TOKENS_PER_SECOND * 135e6 / parameters / (1 + 2 * trained / layers)
+    memory = MEMORY_BASE_MB * parameters / 135e6 + MEMORY_PER_TOKEN_LAYER_MB * rows_per_pass * max_length * trained
+    print(f"tandem: plan: {len(rows)} examples, {recipe.epochs:g} epoch(s) = {steps} steps of {rows_per_pass * passes} "
+          f"({passes} pass(es) of {rows_per_pass}), {tokens:,.0f} tokens (longest example {max_length}); expect about "
+          f"{tokens / rate / 60:.0f} min and {memory / 1024:.1f} GB of memory on a 2-core CPU", file=sys.stderr, flush=True)
 
 
 def _ground(examples: list[Example], passages, recipe: Recipe) -> list[GroundedExample]:

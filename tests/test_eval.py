@@ -187,9 +187,9 @@ def test_prompt_variants_cost_what_they_add(report):
 
 
 def budget(row: dict, max_new_tokens: int) -> int:
-    """The most tokens an answer may have: its persona's own limit (as in serving), else the configured one."""
+    """The most tokens an answer may have: the configured cap, or its persona's own limit when that is lower."""
     persona = row["persona"] and load_catalog().persona(row["persona"])
-    return (persona and persona.generation.max_new_tokens) or max_new_tokens
+    return min(max_new_tokens, (persona and persona.generation.max_new_tokens) or max_new_tokens)
 
 
 def test_row_scores_follow_from_the_answers(report):
