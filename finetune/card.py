@@ -12,7 +12,7 @@ def model_card(out: Path, metadata: dict, metrics: dict) -> str:
     last = f", {logged[-1]:.3f} at the end" if logged else ""
     return f"""# Tandem adapter: {out.name}
 
-A LoRA adapter (rank {recipe['lora_r']}, alpha {recipe['lora_alpha']}, on {recipe['target_modules']} layers) for
+A LoRA adapter (rank {recipe['lora_r']}, alpha {recipe['lora_alpha']}, on {recipe['target_modules']} layers{_which_layers(recipe)}) for
 `{metadata['base_model']}`, trained by `tandem train` with TRL's SFTTrainer on the answer tokens only.
 
 | | |
@@ -72,6 +72,10 @@ def plot_losses(log_history: list[dict], path: Path, validation_before: float | 
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
+
+
+def _which_layers(recipe: dict) -> str:
+    return f" of the top {recipe['lora_layers']} transformer layers" if recipe.get("lora_layers") else ""
 
 
 def _describe_format(prompt_format: dict, metrics: dict) -> str:
