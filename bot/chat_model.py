@@ -83,6 +83,7 @@ class LocalChatModel(BaseChatModel):
     _waiting: list = PrivateAttr(default_factory=list)
     _waiting_lock: Any = PrivateAttr(default_factory=threading.Lock)
     _merged: bool = PrivateAttr(default=False)
+    _format: PromptFormat | None = PrivateAttr(default=None)
 
     @property
     def _llm_type(self) -> str:
@@ -93,8 +94,11 @@ class LocalChatModel(BaseChatModel):
 
     @property
     def prompt_format(self) -> PromptFormat:
-        """How this model's adapter was trained to be asked (the base model's defaults without one)."""
-        return adapter_format(self.loaded.adapter)
+        """How this model's adapter was trained to be asked (the base model's defaults without one); the
+        card is read once, not on every request."""
+        if self._format is None:
+            self._format = adapter_format(self.loaded.adapter)
+        return self._format
 
     def merge_adapter(self) -> None:
         """Fold the adapter into the base weights: the same answers, about a third faster (evaluation);
