@@ -185,8 +185,6 @@ def text_of(message: dict) -> str:
 @pytest.fixture(scope="session")
 def real_chat_model():
     """The pulled SmolLM2 with the shipped adapter (pulled first when missing: no model hub needed)."""
-    import os
-
     from bot.chat_model import load_chat_model
     from bot.models import DEFAULT_MODEL, default_adapter, pull_model
 
