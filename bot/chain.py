@@ -11,7 +11,8 @@ of a batch) chooses its own:
                                                   #   model trained to read passages); needs a retriever
      "passages": ["...", "..."],                  # optional: passages already found (skips the retriever)
      "few_shot": False,                           # optional, default: the model's prompt format
-     "adapter": False}                            # optional; False: the base model without its adapter
+     "adapter": False,                            # optional; False: the base model without its adapter
+     "max_new_tokens": 200, "temperature": 0.3}   # optional: override the persona's generation settings
 
 Output is the answer as a string (streamed token by token with `.stream`); `build_chain(...,
 as_message=True)` returns the chat model's message instead, with token counts in `usage_metadata`.
@@ -100,6 +101,7 @@ def build_chain(chat_model: BaseChatModel | None = None, catalog: Catalog | None
             persona, instruction, question, history, passages=passages,
             with_examples=inputs.get("few_shot", prompt_format.few_shot)))
         settings = persona.generation.as_kwargs() if persona else {}
+        settings.update({key: inputs[key] for key in ("max_new_tokens", "temperature") if inputs.get(key) is not None})
         if not use_adapter:
             settings["use_adapter"] = False  # understood by bot.chat_model.LocalChatModel
         return RunnableLambda(lambda _: messages, name="render_messages") | chat_model.bind(**settings)

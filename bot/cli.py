@@ -3,6 +3,7 @@
     tandem ask "How do I get a refund?" --persona support --instruction steps
     tandem chat
     tandem serve --port 7860
+    tandem api --port 8000
     tandem personas list --json
     tandem models pull
 """
@@ -53,6 +54,22 @@ def make_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-log", action="store_true",
                        help="do not record turns and ratings in $TANDEM_HOME/conversations.sqlite3")
     serve.set_defaults(run=run_serve)
+
+    api = commands.add_parser("api", help="an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models)")
+    _add_model_options(api)
+    api.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--api-key", action="append", default=[], metavar="KEY",
+                     help="a key clients send as 'Authorization: Bearer KEY' (repeatable); required for any "
+                          "non-local --host, with or instead of --api-keys-file")
+    api.add_argument("--api-keys-file", type=Path, metavar="FILE", help="one API key per line")
+    api.add_argument("--max-tokens", type=int, default=None, help="cap on an answer's tokens (default: 512)")
+    api.add_argument("--capacity", type=int, default=None,
+                     help="requests answered or waiting at once; more get 429 (default: 16)")
+    _add_knowledge_options(api)
+    api.add_argument("--no-log", action="store_true",
+                     help="do not record turns in $TANDEM_HOME/conversations.sqlite3")
+    api.set_defaults(run=run_api)
 
     personas = commands.add_parser("personas", help="list or show personas").add_subparsers(required=True,
                                                                                           metavar="ACTION")
@@ -279,6 +296,42 @@ def run_serve(args) -> int:
     print(f"Tandem chat on http://{args.host}:{args.port} ({chat_model.describe()}); "
           + ("conversation log off" if store is None else f"conversation log: {store.path}"), flush=True)
     app.launch(server_name=args.host, server_port=args.port, auth=auth, quiet=True, show_error=True)
+    return 0
+
+
+def run_api(args) -> int:
+    import uvicorn
+
+    from bot.api import CAPACITY, MAX_TOKENS, ApiContext, build_api
+    from bot.chain import build_chain, model_format
+    from bot.store import ConversationStore
+
+    keys = set(args.api_key)
+    if args.api_keys_file is not None:
+        try:
+            keys |= {line.strip() for line in args.api_keys_file.read_text(encoding="utf-8").splitlines() if line.strip()}
+        except (OSError, UnicodeDecodeError) as error:
+            raise TandemError(f"--api-keys-file {args.api_keys_file}: {error}") from None
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not keys:
+        raise TandemError(f"binding to {args.host} exposes the API beyond this machine; add --api-key KEY "
+                          "or --api-keys-file FILE")
+    for flag, value in (("--max-tokens", args.max_tokens), ("--capacity", args.capacity)):
+        if value is not None and value < 1:
+            raise TandemError(f"{flag} must be at least 1")
+    catalog = _catalog(args, strict=False)
+    _check_knowledge(args)
+    chat_model = _chat_model(args)
+    retriever = _retriever(args, chat_model)
+    store = None if args.no_log else ConversationStore()
+    context = ApiContext(
+        chain=build_chain(chat_model, catalog, args.max_chars, retriever, as_message=True), catalog=catalog,
+        base_model=chat_model.loaded.name, adapter=None if chat_model.loaded.adapter is None else str(chat_model.loaded.adapter),
+        store=store, retrieval=retriever is not None and model_format(chat_model).retrieval,
+        api_keys=frozenset(keys), capacity=args.capacity or CAPACITY, max_tokens=args.max_tokens or MAX_TOKENS,
+        max_chars=args.max_chars)
+    print(f"Tandem API on http://{args.host}:{args.port}/v1 ({chat_model.describe()}); "
+          + ("conversation log off" if store is None else f"conversation log: {store.path}"), flush=True)
+    uvicorn.run(build_api(context), host=args.host, port=args.port, log_level="warning")
     return 0
 
 

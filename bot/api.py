@@ -1,0 +1,314 @@
+"""`tandem api`: the chain behind an OpenAI-compatible HTTP endpoint, for apps in any language.
+
+    POST /v1/chat/completions   (JSON answer, or server-sent events with "stream": true)
+    GET  /v1/models
+
+A request's `model` names a combination of persona and model variant: `tandem/support` is the support
+persona on the tuned model, `tandem/support+base` the same persona on the base model without its adapter,
+and `tandem` alone the default persona. Extra body fields override it: `persona`, `instruction` and
+`retrieval` (true/false). The last message must be the user's question; the messages before it are the
+conversation, placed the way the chain places history, so a client's own system message comes *after*
+the persona's system prompt and never replaces it.
+
+Every answered request is a turn in the conversation log (session `api:<client>`, the client being the
+request's `user` field or "anonymous"), so the data flywheel sees API traffic like chat traffic.
+
+Limits keep one machine responsive: a request body of at most `MAX_BODY_BYTES`, `max_tokens` capped at
+`MAX_TOKENS`, and at most `capacity` requests in the house (being answered or waiting); beyond it the
+server answers 429 at once rather than piling work up. Errors have OpenAI's shape:
+{"error": {"message", "type", "param", "code"}}.
+"""
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from bot.chain import MAX_MESSAGE_CHARS, build_chain
+from bot.errors import InputError, TandemError
+from bot.personas import Catalog
+
+MAX_BODY_BYTES = 256 * 1024
+MAX_TOKENS = 512
+"""The most tokens a client may ask for (a persona's own max_new_tokens applies when it asks for none)."""
+CAPACITY = 16
+"""Requests answered or waiting at once; more get 429. The chat model batches up to 8 concurrent answers."""
+MODEL_PREFIX = "tandem"
+BASE_SUFFIX = "+base"
+
+
+class ApiError(Exception):
+    """An error answered to the client in OpenAI's shape."""
+
+    def __init__(self, status: int, message: str, kind: str = "invalid_request_error", param: str | None = None,
+                 code: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.kind, self.param, self.code = status, message, kind, param, code
+
+    def body(self) -> dict:
+        return {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}}
+
+
+@dataclass
+class ApiContext:
+    """What every request handler needs: the chain, the personas, the log and the limits."""
+
+    chain: object
+    """build_chain(..., as_message=True): answers carry token counts."""
+    catalog: Catalog
+    base_model: str
+    adapter: str | None
+    store: object | None = None
+    retrieval: bool = False
+    """Whether the tuned model's answers are grounded in passages unless a request says otherwise."""
+    api_keys: frozenset[str] = frozenset()
+    capacity: int = CAPACITY
+    max_tokens: int = MAX_TOKENS
+    max_chars: int = MAX_MESSAGE_CHARS
+    in_house: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One /v1/chat/completions request, checked and turned into chain inputs."""
+
+    model: str
+    inputs: dict
+    stream: bool
+    client: str
+
+
+def model_names(catalog: Catalog, has_adapter: bool) -> list[str]:
+    """Every model name /v1/models lists: the default, then each persona on the tuned model and on the base."""
+    names = [MODEL_PREFIX]
+    for persona_id in catalog.personas:
+        names.append(f"{MODEL_PREFIX}/{persona_id}")
+        if has_adapter:
+            names.append(f"{MODEL_PREFIX}/{persona_id}{BASE_SUFFIX}")
+    return names
+
+
+def parse_request(body: dict, context: ApiContext) -> ChatRequest:
+    """The chain inputs a request asks for, or an ApiError that says which field is wrong."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str):
+        raise ApiError(400, "\"model\" is required: for example \"tandem/support\" (GET /v1/models lists them)",
+                       param="model")
+    persona_id, use_adapter = _model_choice(model, context)
+    persona_id = body.get("persona", persona_id)
+    if persona_id not in context.catalog.personas:
+        raise ApiError(404, f"no persona {persona_id!r}; known: {', '.join(context.catalog.personas)}",
+                       param="persona", code="model_not_found")
+    instruction = body.get("instruction", context.catalog.default_instruction)
+    if instruction not in context.catalog.instructions:
+        raise ApiError(400, f"no instruction {instruction!r}; known: {', '.join(context.catalog.instructions)}",
+                       param="instruction")
+    retrieval = body.get("retrieval")
+    if retrieval is not None and not isinstance(retrieval, bool):
+        raise ApiError(400, "\"retrieval\" must be true or false", param="retrieval")
+    history, question = _conversation(body.get("messages"), context.max_chars)
+    inputs = {"question": question, "persona": persona_id, "instruction": instruction, "history": history,
+              "adapter": use_adapter, "max_new_tokens": _max_tokens(body, context.max_tokens)}
+    if retrieval is not None:
+        inputs["retrieval"] = retrieval
+    temperature = body.get("temperature")
+    if temperature is not None:
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2:
+            raise ApiError(400, "\"temperature\" must be a number from 0 to 2", param="temperature")
+        inputs["temperature"] = float(temperature)
+    client = body.get("user") if isinstance(body.get("user"), str) and body.get("user") else "anonymous"
+    return ChatRequest(model=model, inputs=inputs, stream=body.get("stream") is True, client=client[:100])
+
+
+def _model_choice(model: str, context: ApiContext) -> tuple[str, bool]:
+    """(persona id, whether the adapter is on) named by a model name such as "tandem/support+base"."""
+    name, use_adapter = (model[:-len(BASE_SUFFIX)], False) if model.endswith(BASE_SUFFIX) else (model, True)
+    if name == MODEL_PREFIX:
+        return context.catalog.default_persona, use_adapter
+    prefix, _, persona_id = name.partition("/")
+    if prefix != MODEL_PREFIX or not persona_id:
+        raise ApiError(404, f"no model {model!r}: names look like \"tandem/support\" or \"tandem/support+base\" "
+                            "(GET /v1/models lists them)", param="model", code="model_not_found")
+    if not use_adapter and context.adapter is None:
+        raise ApiError(404, f"no model {model!r}: this server runs the base model only", param="model",
+                       code="model_not_found")
+    return persona_id, use_adapter
+
+
+def _conversation(messages, max_chars: int) -> tuple[list[dict], str]:
+    """(history, question): the messages before the last, and the last one, which must be the user's."""
+    if not isinstance(messages, list) or not messages:
+        raise ApiError(400, "\"messages\" must be a non-empty list", param="messages")
+    turns = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ("system", "developer", "user", "assistant"):
+            raise ApiError(400, f"messages[{index}] needs a role of system, user or assistant", param="messages")
+        text = _text(message.get("content"))
+        if text is None:
+            raise ApiError(400, f"messages[{index}].content must be text (a string or a list of text parts)",
+                           param="messages")
+        role = "system" if message["role"] == "developer" else message["role"]
+        turns.append({"role": role, "content": text})
+    if turns[-1]["role"] != "user":
+        raise ApiError(400, "the last message must be the user's question", param="messages")
+    question = turns[-1]["content"]
+    if not question.strip():
+        raise ApiError(400, "the question is empty", param="messages")
+    if len(question) > max_chars:
+        raise ApiError(400, f"the question has {len(question):,} characters; the limit is {max_chars:,}",
+                       param="messages", code="context_length_exceeded")
+    return turns[:-1], question
+
+
+def _text(content) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text"
+                                         and isinstance(p.get("text"), str) for p in content):
+        return "".join(part["text"] for part in content)
+    return None
+
+
+def _max_tokens(body: dict, limit: int) -> int | None:
+    """The client's max_tokens, capped; None keeps the persona's own setting."""
+    value = body.get("max_completion_tokens", body.get("max_tokens"))
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ApiError(400, "\"max_tokens\" must be a positive integer", param="max_tokens")
+    return min(value, limit)
+
+
+def build_api(context: ApiContext):
+    """The FastAPI application (served by uvicorn in `tandem api`, and by a test's own server)."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse, StreamingResponse
+
+    api = FastAPI(title="Tandem", docs_url=None, redoc_url=None, openapi_url=None)
+
+    def error_response(error: ApiError) -> JSONResponse:
+        headers = {"Retry-After": "1"} if error.status == 429 else None
+        return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+    @api.middleware("http")
+    async def check_key(request: Request, call_next):
+        if context.api_keys:
+            scheme, _, key = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or key.strip() not in context.api_keys:
+                return error_response(ApiError(401, "a valid API key is required (Authorization: Bearer KEY)",
+                                               kind="authentication_error", code="invalid_api_key"))
+        return await call_next(request)
+
+    @api.get("/v1/models")
+    def list_models():
+        created = int(time.time())
+        return {"object": "list", "data": [{"id": name, "object": "model", "created": created, "owned_by": "tandem"}
+                                           for name in model_names(context.catalog, context.adapter is not None)]}
+
+    @api.post("/v1/chat/completions")
+    async def chat_completions(request: Request):
+        body = await request.body()
+        try:
+            if len(body) > MAX_BODY_BYTES:
+                raise ApiError(413, f"the request body has {len(body):,} bytes; the limit is {MAX_BODY_BYTES:,}")
+            try:
+                parsed = json.loads(body)
+            except (ValueError, RecursionError):
+                raise ApiError(400, "the request body is not valid JSON") from None
+            chat = parse_request(parsed, context)
+            _admit(context)
+        except ApiError as error:
+            return error_response(error)
+        if chat.stream:
+            return StreamingResponse(_stream_events(context, chat), media_type="text/event-stream")
+        from starlette.concurrency import run_in_threadpool
+
+        try:
+            return await run_in_threadpool(_answer, context, chat)
+        except ApiError as error:
+            return error_response(error)
+        finally:
+            _release(context)
+
+    return api
+
+
+def _admit(context: ApiContext) -> None:
+    with context.lock:
+        if context.in_house >= context.capacity:
+            raise ApiError(429, f"the server is busy ({context.capacity} requests in progress); retry shortly",
+                           kind="rate_limit_error", code="server_busy")
+        context.in_house += 1
+
+
+def _release(context: ApiContext) -> None:
+    with context.lock:
+        context.in_house -= 1
+
+
+def _answer(context: ApiContext, chat: ChatRequest) -> dict:
+    started = datetime.now(timezone.utc)
+    message = _invoke(context, chat)
+    _log(context, chat, message.content, started)
+    usage = message.usage_metadata or {}
+    finish = message.response_metadata.get("finish_reason", "stop")
+    return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
+            "model": chat.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": message.content},
+                         "finish_reason": finish}],
+            "usage": {"prompt_tokens": usage.get("input_tokens", 0), "completion_tokens": usage.get("output_tokens", 0),
+                      "total_tokens": usage.get("total_tokens", 0)}}
+
+
+def _invoke(context: ApiContext, chat: ChatRequest):
+    try:
+        return context.chain.invoke(chat.inputs)
+    except (InputError, TandemError) as error:
+        raise ApiError(400, str(error)) from None
+
+
+def _stream_events(context: ApiContext, chat: ChatRequest):
+    """Server-sent events as OpenAI streams them: a role chunk, content chunks, a finish chunk, [DONE].
+    A sync generator: Starlette iterates it on a worker thread, so generation never blocks the server."""
+    completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+
+    def event(delta: dict, finish: str | None = None) -> str:
+        chunk = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": chat.model,
+                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+
+    started = datetime.now(timezone.utc)
+    parts = []
+    try:
+        yield event({"role": "assistant", "content": ""})
+        try:
+            for piece in context.chain.stream(chat.inputs):
+                parts.append(piece.content)
+                if piece.content:
+                    yield event({"content": piece.content})
+        except (InputError, TandemError) as error:
+            yield f"data: {json.dumps(ApiError(400, str(error)).body())}\n\n"
+            return
+        yield event({}, "stop")
+        yield "data: [DONE]\n\n"
+        _log(context, chat, "".join(parts), started)
+    finally:
+        _release(context)
+
+
+def _log(context: ApiContext, chat: ChatRequest, answer: str, started: datetime) -> None:
+    if context.store is None:
+        return
+    catalog, inputs = context.catalog, chat.inputs
+    context.store.log_turn(
+        session_id=f"api:{chat.client}", persona_id=inputs["persona"],
+        persona_hash=catalog.persona(inputs["persona"]).content_hash, instruction_id=inputs["instruction"],
+        instruction_hash=catalog.instruction(inputs["instruction"]).content_hash, base_model=context.base_model,
+        adapter=context.adapter if inputs["adapter"] else None,
+        retrieval=inputs.get("retrieval", context.retrieval and inputs["adapter"]),
+        question=inputs["question"], answer=answer, started_at=started, finished_at=datetime.now(timezone.utc))
