@@ -3,12 +3,16 @@ session, optional retrieval grounding) and a compare view (one question, up to f
 instruction combinations side by side)."""
 
 import time
+import types
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 import gradio as gr
 from langchain_core.language_models import BaseChatModel
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import Runnable
 
 from bot.chain import MAX_MESSAGE_CHARS, build_chain, check_question, find_passages
 from bot.errors import TandemError
@@ -20,6 +24,23 @@ QUEUE_SIZE = 16
 COMPARE_SLOTS = 4
 TUNED, BASE = "tuned (base + adapter)", "base (adapter off)"
 ALL, UP, DOWN = "all", "thumbs up", "thumbs down"
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """What every handler of one app shares; per-browser state lives in the session dict instead."""
+
+    chain: Runnable
+    catalog: Catalog
+    max_chars: int
+    retriever: BaseRetriever | None
+    """None: no knowledge is loaded and the grounding toggles are off."""
+    store: ConversationStore | None
+    """None: nothing is logged and answers cannot be rated."""
+    base_model: str
+    adapter: Path | None
+    has_adapter: bool
+    """Offer base and tuned in the compare view."""
 
 
 def new_session() -> dict:
@@ -43,154 +64,182 @@ def show_passages(passages: list[str]) -> str:
                         for i, passage in enumerate(passages, start=1))
 
 
+# Handlers: each takes the app's context first; `bound` hands Gradio the rest of the signature. -------------
+
+def respond(context: AppContext, message: str, persona_id: str, instruction_id: str, session: dict,
+            grounded: bool = False):
+    """Stream one answer; yields (chat, session, textbox, status) after every token."""
+    session = {**session, "messages": list(session["messages"]), "turns": dict(session["turns"])}
+    messages = session["messages"]
+    started = datetime.now(timezone.utc)
+    passages = []
+    try:
+        persona = context.catalog.persona(persona_id)
+        if grounded and context.retriever is not None:
+            passages = find_passages(context.retriever, check_question(message, context.max_chars))
+        inputs = {"question": message, "persona": persona_id, "instruction": instruction_id,
+                  "history": model_history(messages), "retrieval": bool(grounded), "passages": passages}
+        stream = context.chain.stream(inputs)
+        first = next(stream, "")  # validation errors surface here, before anything is shown
+    except TandemError as error:
+        yield messages, session, message, f"⚠️ {error}"
+        return
+    if session["persona"] not in (None, persona_id):
+        messages.append(notice("Persona switched", f"Now answering as **{persona.title}** ({persona.audience})."))
+    session["persona"] = persona_id
+    messages += [{"role": "user", "content": message}, {"role": "assistant", "content": first}]
+    yield messages, session, "", ""
+    try:
+        for token in stream:
+            messages[-1] = {"role": "assistant", "content": messages[-1]["content"] + token}
+            yield messages, session, "", ""
+    finally:
+        stream.close()  # on Stop, Gradio closes this generator: end generation now, not at max tokens
+        # A stopped answer is logged as it stood (it cannot be rated: the last yield below never happens).
+        log_turn(context, session, persona_id, instruction_id, grounded, message, messages[-1]["content"], started)
+    if passages:  # under the answer, folded, so a person can check it against its sources
+        messages.append(notice(f"Passages this answer was given ({len(passages)})", show_passages(passages)))
+    yield messages, session, "", ""  # the session now knows the answer's logged turn, for thumbs
+
+
+def log_turn(context: AppContext, session: dict, persona_id: str, instruction_id: str, grounded: bool,
+             question: str, answer: str, started: datetime) -> None:
+    """Record the answer just given, and remember its turn under its message index for the thumbs."""
+    if context.store is None:
+        return
+    catalog = context.catalog
+    turn = context.store.log_turn(
+        session_id=session["id"], persona_id=persona_id, persona_hash=catalog.persona(persona_id).content_hash,
+        instruction_id=instruction_id, instruction_hash=catalog.instruction(instruction_id).content_hash,
+        base_model=context.base_model, adapter=context.adapter, retrieval=bool(grounded), question=question,
+        answer=answer, started_at=started, finished_at=datetime.now(timezone.utc))
+    session["turns"][str(len(session["messages"]) - 1)] = turn
+
+
+def rate(context: AppContext, session: dict, liked: gr.LikeData):
+    """Thumbs on an answer: stored at once; a thumbs-down opens the correction box for that turn."""
+    turn = session["turns"].get(str(liked.index if isinstance(liked.index, int) else liked.index[0]))
+    if context.store is None or turn is None:
+        return session, gr.update(visible=False), "⚠️ This answer is not in the conversation log, so it cannot be rated."
+    if liked.liked is True:
+        context.store.rate(turn, +1)
+        return {**session, "pending": None}, gr.update(visible=False), "👍 Thanks: rating saved."
+    if liked.liked is False:
+        context.store.rate(turn, -1)
+        return ({**session, "pending": turn}, gr.update(visible=True),
+                "👎 Rating saved. What should it have said? (optional)")
+    return session, gr.update(), ""
+
+
+def correct(context: AppContext, text: str, session: dict):
+    """Save the correction for the answer last given a thumbs-down."""
+    turn = session.get("pending")
+    if context.store is None or turn is None:
+        return session, gr.update(visible=False), "", "⚠️ Give an answer a thumbs-down first."
+    if not text.strip():
+        return session, gr.update(visible=True), text, "⚠️ The correction is empty."
+    context.store.rate(turn, -1, text)
+    return {**session, "pending": None}, gr.update(visible=False), "", "✅ Correction saved."
+
+
+def clear():
+    return [], new_session(), ""
+
+
+def rated(context: AppContext, persona_filter: str, rating_filter: str) -> list[list[str]]:
+    """The recently rated turns as table rows, newest first."""
+    if context.store is None:
+        return []
+    rows = context.store.recent_rated(persona=None if persona_filter == ALL else persona_filter,
+                                      rating={ALL: None, UP: 1, DOWN: -1}[rating_filter])
+    return [[r["rated_at"][:19].replace("T", " "), r["persona_id"], UP if r["rating"] > 0 else DOWN,
+             r["question"], r["answer"], r["correction"] or ""] for r in rows]
+
+
+def compare(context: AppContext, question: str, *slots):
+    """Answer one question with each enabled combination in turn; yields every answer box and latency."""
+    answers, latencies = [""] * COMPARE_SLOTS, [""] * COMPARE_SLOTS
+    settings = [slots[i:i + 5] for i in range(0, 5 * COMPARE_SLOTS, 5)]
+    chosen = [i for i, (enabled, *_) in enumerate(settings) if enabled]
+    if not chosen:
+        yield *answers, *latencies, "⚠️ Choose at least one combination."
+        return
+    for i in chosen:
+        enabled, model, persona_id, instruction_id, grounded = settings[i]
+        inputs = {"question": question, "persona": persona_id, "instruction": instruction_id,
+                  "retrieval": bool(grounded), "adapter": model != BASE}
+        started = time.monotonic()
+        first = None
+        try:
+            for token in context.chain.stream(inputs):
+                first = first or time.monotonic() - started
+                answers[i] += token
+                latencies[i] = f"first token {first:.1f} s · {time.monotonic() - started:.1f} s so far"
+                yield *answers, *latencies, ""
+        except TandemError as error:
+            yield *answers, *latencies, f"⚠️ {error}"
+            return
+        total = time.monotonic() - started
+        latencies[i] = f"first token {first or total:.1f} s · total {total:.1f} s"
+        yield *answers, *latencies, ""
+
+
+def bound(handler, context: AppContext):
+    """`handler` with `context` as its first argument. Bound like a method rather than with
+    functools.partial: Gradio reads a handler's annotations (gr.LikeData) and does not see through a partial."""
+    return types.MethodType(handler, context)
+
+
+# The page ------------------------------------------------------------------------------------------------
+
 def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: str,
               max_chars: int = MAX_MESSAGE_CHARS, queue_size: int = QUEUE_SIZE,
               retriever: BaseRetriever | None = None, has_adapter: bool = False,
               store: ConversationStore | None = None) -> gr.Blocks:
     """The app around one loaded model; `has_adapter` offers base and tuned in the compare view, and
     `store` (None: nothing is logged) records every chat turn and its thumbs and corrections."""
-    chain = build_chain(chat_model, catalog, max_chars, retriever)
     loaded = getattr(chat_model, "loaded", None)
-    base_model = loaded.name if loaded else chat_model.describe()
-    adapter = loaded.adapter if loaded else None
-
-    def log_turn(session: dict, persona_id: str, instruction_id: str, grounded: bool, question: str,
-                 answer: str, started: datetime) -> None:
-        if store is None:
-            return
-        turn = store.log_turn(
-            session_id=session["id"], persona_id=persona_id, persona_hash=catalog.persona(persona_id).content_hash,
-            instruction_id=instruction_id, instruction_hash=catalog.instruction(instruction_id).content_hash,
-            base_model=base_model, adapter=adapter, retrieval=bool(grounded), question=question, answer=answer,
-            started_at=started, finished_at=datetime.now(timezone.utc))
-        session["turns"][str(len(session["messages"]) - 1)] = turn
-
-    def respond(message: str, persona_id: str, instruction_id: str, session: dict, grounded: bool = False):
-        """Stream one answer; yields (chat, session, textbox, status) after every token."""
-        session = {**session, "messages": list(session["messages"]), "turns": dict(session["turns"])}
-        messages = session["messages"]
-        started = datetime.now(timezone.utc)
-        passages = []
-        try:
-            persona = catalog.persona(persona_id)
-            if grounded and retriever is not None:
-                passages = find_passages(retriever, check_question(message, max_chars))
-            inputs = {"question": message, "persona": persona_id, "instruction": instruction_id,
-                      "history": model_history(messages), "retrieval": bool(grounded), "passages": passages}
-            stream = chain.stream(inputs)
-            first = next(stream, "")  # validation errors surface here, before anything is shown
-        except TandemError as error:
-            yield messages, session, message, f"⚠️ {error}"
-            return
-        if session["persona"] not in (None, persona_id):
-            messages.append(notice("Persona switched", f"Now answering as **{persona.title}** ({persona.audience})."))
-        session["persona"] = persona_id
-        messages += [{"role": "user", "content": message}, {"role": "assistant", "content": first}]
-        yield messages, session, "", ""
-        try:
-            for token in stream:
-                messages[-1] = {"role": "assistant", "content": messages[-1]["content"] + token}
-                yield messages, session, "", ""
-        finally:
-            stream.close()  # on Stop, Gradio closes this generator: end generation now, not at max tokens
-            # A stopped answer is logged as it stood (it cannot be rated: the last yield below never happens).
-            log_turn(session, persona_id, instruction_id, grounded, message, messages[-1]["content"], started)
-        if passages:  # under the answer, folded, so a person can check it against its sources
-            messages.append(notice(f"Passages this answer was given ({len(passages)})", show_passages(passages)))
-        yield messages, session, "", ""  # the session now knows the answer's logged turn, for thumbs
-
-    def rate(session: dict, liked: gr.LikeData):
-        """Thumbs on an answer: stored at once; a thumbs-down opens the correction box for that turn."""
-        turn = session["turns"].get(str(liked.index if isinstance(liked.index, int) else liked.index[0]))
-        if store is None or turn is None:
-            return session, gr.update(visible=False), "⚠️ This answer is not in the conversation log, so it cannot be rated."
-        if liked.liked is True:
-            store.rate(turn, +1)
-            return {**session, "pending": None}, gr.update(visible=False), "👍 Thanks: rating saved."
-        if liked.liked is False:
-            store.rate(turn, -1)
-            return ({**session, "pending": turn}, gr.update(visible=True),
-                    "👎 Rating saved. What should it have said? (optional)")
-        return session, gr.update(), ""
-
-    def correct(text: str, session: dict):
-        turn = session.get("pending")
-        if store is None or turn is None:
-            return session, gr.update(visible=False), "", "⚠️ Give an answer a thumbs-down first."
-        if not text.strip():
-            return session, gr.update(visible=True), text, "⚠️ The correction is empty."
-        store.rate(turn, -1, text)
-        return {**session, "pending": None}, gr.update(visible=False), "", "✅ Correction saved."
-
-    def rated(persona_filter: str, rating_filter: str):
-        if store is None:
-            return []
-        rows = store.recent_rated(persona=None if persona_filter == ALL else persona_filter,
-                                  rating={ALL: None, UP: 1, DOWN: -1}[rating_filter])
-        return [[r["rated_at"][:19].replace("T", " "), r["persona_id"], UP if r["rating"] > 0 else DOWN,
-                 r["question"], r["answer"], r["correction"] or ""] for r in rows]
-    def clear():
-        return [], new_session(), ""
-
-    def compare(question: str, *slots):
-        """Answer one question with each enabled combination in turn; yields every answer box and latency."""
-        answers, latencies = [""] * COMPARE_SLOTS, [""] * COMPARE_SLOTS
-        settings = [slots[i:i + 5] for i in range(0, 5 * COMPARE_SLOTS, 5)]
-        chosen = [i for i, (enabled, *_) in enumerate(settings) if enabled]
-        if not chosen:
-            yield *answers, *latencies, "⚠️ Choose at least one combination."
-            return
-        for i in chosen:
-            enabled, model, persona_id, instruction_id, grounded = settings[i]
-            inputs = {"question": question, "persona": persona_id, "instruction": instruction_id,
-                      "retrieval": bool(grounded), "adapter": model != BASE}
-            started = time.monotonic()
-            first = None
-            try:
-                stream = chain.stream(inputs)
-                for token in stream:
-                    first = first or time.monotonic() - started
-                    answers[i] += token
-                    latencies[i] = f"first token {first:.1f} s · {time.monotonic() - started:.1f} s so far"
-                    yield *answers, *latencies, ""
-            except TandemError as error:
-                yield *answers, *latencies, f"⚠️ {error}"
-                return
-            total = time.monotonic() - started
-            latencies[i] = f"first token {first or total:.1f} s · total {total:.1f} s"
-            yield *answers, *latencies, ""
-
-    persona_choices = [(p.label(), p.id) for p in catalog.personas.values()]
-    instruction_choices = [(i.title, i.id) for i in catalog.instructions.values()]
+    context = AppContext(
+        chain=build_chain(chat_model, catalog, max_chars, retriever), catalog=catalog, max_chars=max_chars,
+        retriever=retriever, store=store, base_model=loaded.name if loaded else chat_model.describe(),
+        adapter=loaded.adapter if loaded else None, has_adapter=has_adapter)
     with gr.Blocks(title="Tandem chat") as app:
         gr.Markdown(f"## Tandem chat\n**Model:** {model_description}")
         if catalog.errors:
             gr.Markdown("⚠️ Skipped files that did not load:\n" + "\n".join(f"- `{e}`" for e in catalog.errors))
         with gr.Tab("Chat"):
-            chat_tab(respond, clear, rate, correct, persona_choices, instruction_choices, catalog, max_chars,
-                     retriever, logging=store is not None)
+            chat_tab(context)
         with gr.Tab("Compare"):
-            compare_tab(compare, persona_choices, instruction_choices, catalog, max_chars, retriever, has_adapter)
-        with gr.Tab("Rated answers") as rated_tab:
-            rated_answers_tab(rated, rated_tab, catalog, store)
+            compare_tab(context)
+        with gr.Tab("Rated answers") as tab:
+            rated_answers_tab(context, tab)
     app.queue(max_size=queue_size, default_concurrency_limit=1)
     return app
 
 
-def chat_tab(respond, clear, rate, correct, persona_choices, instruction_choices, catalog: Catalog,
-             max_chars: int, retriever: BaseRetriever | None, logging: bool) -> None:
+def persona_choices(catalog: Catalog) -> list[tuple[str, str]]:
+    return [(p.label(), p.id) for p in catalog.personas.values()]
+
+
+def instruction_choices(catalog: Catalog) -> list[tuple[str, str]]:
+    return [(i.title, i.id) for i in catalog.instructions.values()]
+
+
+def chat_tab(context: AppContext) -> None:
+    catalog, knowledge = context.catalog, context.retriever is not None
     with gr.Row():
-        persona = gr.Dropdown(persona_choices, value=catalog.default_persona, label="Persona (audience)")
-        instruction = gr.Dropdown(instruction_choices, value=catalog.default_instruction, label="Instruction")
-        grounded = gr.Checkbox(value=retriever is not None, interactive=retriever is not None,
-                               label="Ground answers in the knowledge base" if retriever is not None
+        persona = gr.Dropdown(persona_choices(catalog), value=catalog.default_persona, label="Persona (audience)")
+        instruction = gr.Dropdown(instruction_choices(catalog), value=catalog.default_instruction,
+                                  label="Instruction")
+        grounded = gr.Checkbox(value=knowledge, interactive=knowledge,
+                               label="Ground answers in the knowledge base" if knowledge
                                else "Knowledge base (none loaded)", scale=0, min_width=200)
     session = gr.State(new_session)  # called per browser session: each gets its own log id
     # Ungrouped, so a "Persona switched" notice stands alone instead of inside the previous answer.
     chat = gr.Chatbot(label="Conversation", height=480, group_consecutive_messages=False,
-                      feedback_options=("Like", "Dislike") if logging else None)
+                      feedback_options=("Like", "Dislike") if context.store is not None else None)
     with gr.Row():
-        text = gr.Textbox(placeholder=f"Ask a question (up to {max_chars:,} characters)", show_label=False,
+        text = gr.Textbox(placeholder=f"Ask a question (up to {context.max_chars:,} characters)", show_label=False,
                           scale=1, max_lines=8, autofocus=True)
         send = gr.Button("Send", variant="primary", scale=0, min_width=90)
         stop = gr.Button("Stop", variant="stop", scale=0, min_width=90)
@@ -199,10 +248,10 @@ def chat_tab(respond, clear, rate, correct, persona_choices, instruction_choices
         correction = gr.Textbox(label="What should it have said?", lines=2, scale=1)
         save = gr.Button("Save correction", scale=0, min_width=150)
     status = gr.Markdown()
-    chat.like(rate, inputs=[session], outputs=[session, correction_row, status], api_name=False)
-    save.click(correct, inputs=[correction, session], outputs=[session, correction_row, correction, status],
-               api_name="correct")
-    io = dict(fn=respond, inputs=[text, persona, instruction, session, grounded],
+    chat.like(bound(rate, context), inputs=[session], outputs=[session, correction_row, status], api_name=False)
+    save.click(bound(correct, context), inputs=[correction, session],
+               outputs=[session, correction_row, correction, status], api_name="correct")
+    io = dict(fn=bound(respond, context), inputs=[text, persona, instruction, session, grounded],
               outputs=[chat, session, text, status])
     sent = send.click(**io, api_name="respond")
     submitted = text.submit(**io, api_name=False)
@@ -211,45 +260,47 @@ def chat_tab(respond, clear, rate, correct, persona_choices, instruction_choices
     chat.clear(clear, outputs=[chat, session, status], api_name=False)  # the chat's own trash icon
 
 
-def rated_answers_tab(rated, tab, catalog: Catalog, store: ConversationStore | None) -> None:
+def rated_answers_tab(context: AppContext, tab: gr.Tab) -> None:
+    store = context.store
     if store is None:
         gr.Markdown("The conversation log is off (`--no-log`), so there are no ratings to show.")
         return
     gr.Markdown(f"Recently rated answers from the conversation log (`{store.path}`); "
                 "`tandem data export` turns them into training data.")
     with gr.Row():
-        persona = gr.Dropdown([ALL, *catalog.personas], value=ALL, label="Persona")
+        persona = gr.Dropdown([ALL, *context.catalog.personas], value=ALL, label="Persona")
         rating = gr.Dropdown([ALL, UP, DOWN], value=ALL, label="Rating")
         refresh = gr.Button("Refresh", scale=0, min_width=120)
     table = gr.Dataframe(headers=["rated (UTC)", "persona", "rating", "question", "answer", "correction"],
                          datatype=["str"] * 6, interactive=False, wrap=True)
     for trigger in (refresh.click, persona.change, rating.change, tab.select):
-        trigger(rated, inputs=[persona, rating], outputs=table, api_name=False)
+        trigger(bound(rated, context), inputs=[persona, rating], outputs=table, api_name=False)
 
 
-def compare_tab(compare, persona_choices, instruction_choices, catalog: Catalog, max_chars: int,
-                retriever: BaseRetriever | None, has_adapter: bool) -> None:
+def compare_tab(context: AppContext) -> None:
+    catalog = context.catalog
     gr.Markdown("One question, answered by each chosen combination in turn (one model on this machine "
                 "generates one answer at a time). Latency is measured from the moment each answer starts.")
-    question = gr.Textbox(label="Question", placeholder=f"Ask a question (up to {max_chars:,} characters)",
+    question = gr.Textbox(label="Question", placeholder=f"Ask a question (up to {context.max_chars:,} characters)",
                           max_lines=4)
-    models = [TUNED, BASE] if has_adapter else [BASE]
+    models = [TUNED, BASE] if context.has_adapter else [BASE]
     defaults = [(BASE, True), (TUNED, True), (BASE, False), (TUNED, False)]
     inputs, answers, latencies = [question], [], []
     with gr.Row():
         for i in range(COMPARE_SLOTS):
-            model, enabled = defaults[i] if has_adapter else (BASE, i == 0)
+            model, enabled = defaults[i] if context.has_adapter else (BASE, i == 0)
             with gr.Column(min_width=220):
                 inputs += [
                     gr.Checkbox(value=enabled, label=f"Combination {i + 1}"),
                     gr.Dropdown(models, value=model, label="Model"),
-                    gr.Dropdown(persona_choices, value=catalog.default_persona, label="Persona"),
-                    gr.Dropdown(instruction_choices, value=catalog.default_instruction, label="Instruction"),
-                    gr.Checkbox(value=False, interactive=retriever is not None, label="Knowledge base"),
+                    gr.Dropdown(persona_choices(catalog), value=catalog.default_persona, label="Persona"),
+                    gr.Dropdown(instruction_choices(catalog), value=catalog.default_instruction, label="Instruction"),
+                    gr.Checkbox(value=False, interactive=context.retriever is not None, label="Knowledge base"),
                 ]
                 answers.append(gr.Textbox(label="Answer", lines=8, interactive=False))
                 latencies.append(gr.Markdown())
     run = gr.Button("Compare", variant="primary")
     status = gr.Markdown()
-    run.click(compare, inputs=inputs, outputs=[*answers, *latencies, status], api_name="compare")
-    question.submit(compare, inputs=inputs, outputs=[*answers, *latencies, status], api_name=False)
+    handler = bound(compare, context)
+    run.click(handler, inputs=inputs, outputs=[*answers, *latencies, status], api_name="compare")
+    question.submit(handler, inputs=inputs, outputs=[*answers, *latencies, status], api_name=False)
