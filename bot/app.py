@@ -203,7 +203,8 @@ def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: st
         chain=build_chain(chat_model, catalog, max_chars, retriever), catalog=catalog, max_chars=max_chars,
         retriever=retriever, store=store, base_model=loaded.name if loaded else chat_model.describe(),
         adapter=loaded.adapter if loaded else None, has_adapter=has_adapter)
-    with gr.Blocks(title="Tandem chat") as app:
+    # Gradio's version check and telemetry would call out to the internet; Tandem runs offline.
+    with gr.Blocks(title="Tandem chat", analytics_enabled=False) as app:
         gr.Markdown(f"## Tandem chat\n**Model:** {model_description}")
         if catalog.errors:
             gr.Markdown("⚠️ Skipped files that did not load:\n" + "\n".join(f"- `{e}`" for e in catalog.errors))
@@ -215,6 +216,13 @@ def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: st
             rated_answers_tab(context, tab)
     app.queue(max_size=queue_size, default_concurrency_limit=1)
     return app
+
+
+def launch(app: gr.Blocks, host: str, port: int, auth: tuple[str, str] | None = None, block: bool = True) -> None:
+    """Serve the app on host:port, and only there. `share=False` is said outright: left out, Gradio reads
+    GRADIO_SHARE from the environment and would open a public tunnel past the --host/--auth check."""
+    app.launch(server_name=host, server_port=port, auth=auth, share=False, quiet=True, show_error=True,
+               prevent_thread_lock=not block)
 
 
 def persona_choices(catalog: Catalog) -> list[tuple[str, str]]:

@@ -275,7 +275,7 @@ def _stream_answer(chain, inputs: dict) -> str:
 
 
 def run_serve(args) -> int:
-    from bot.app import build_app
+    from bot.app import build_app, launch
     from bot.store import ConversationStore
 
     local = args.host in ("127.0.0.1", "localhost", "::1")
@@ -295,7 +295,7 @@ def run_serve(args) -> int:
                     has_adapter=chat_model.loaded.adapter is not None, store=store)
     print(f"Tandem chat on http://{args.host}:{args.port} ({chat_model.describe()}); "
           + ("conversation log off" if store is None else f"conversation log: {store.path}"), flush=True)
-    app.launch(server_name=args.host, server_port=args.port, auth=auth, quiet=True, show_error=True)
+    launch(app, args.host, args.port, auth)
     return 0
 
 

@@ -169,7 +169,9 @@ def serving(app):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    from bot.app import launch
+
+    launch(app, "127.0.0.1", port, block=False)  # as `tandem serve` does, but returning at once
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

@@ -106,6 +106,22 @@ def test_the_page_names_the_model_and_binds_locally(served):
     assert url.startswith("http://127.0.0.1:")
 
 
+def test_the_app_opens_no_tunnel_and_calls_no_one_whatever_the_environment_says(echo_model, monkeypatch):
+    import gradio.analytics
+    import gradio.networking
+
+    monkeypatch.setenv("GRADIO_SHARE", "True")
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "True")
+    outbound = []
+    monkeypatch.setattr(gradio.analytics, "version_check", lambda: outbound.append("version check"))
+    monkeypatch.setattr(gradio.analytics, "_do_analytics_request", lambda topic, data: outbound.append(topic))
+    monkeypatch.setattr(gradio.networking, "setup_tunnel", lambda *args, **kwargs: outbound.append("tunnel"))
+    app = build_app(echo_model, load_catalog(), "echo")
+    with serving(app) as url:
+        ask(Client(url, verbose=False), "hello", "support")
+    assert outbound == [] and app.share_url is None
+
+
 class FixedRetriever(BaseRetriever):
     """Always finds the same passage, so a test can look for it in the prompt."""
 

@@ -93,6 +93,21 @@ def test_serve_refuses_a_public_bind_without_auth():
     assert_user_error(tandem("serve", "--auth", "nopassword"), "USER:PASSWORD")
 
 
+def test_serve_launches_on_its_address_only_even_when_the_environment_asks_for_a_public_link(
+        tiny_chat_model, monkeypatch):
+    import gradio as gr
+
+    from bot.cli import main
+
+    launched = {}
+    monkeypatch.setenv("GRADIO_SHARE", "True")
+    monkeypatch.setattr("bot.chat_model.load_chat_model", lambda model, adapter: tiny_chat_model)
+    monkeypatch.setattr(gr.Blocks, "launch", lambda app, **settings: launched.update(settings))
+    assert main(["serve", "--model", "tiny", "--port", "7999", "--no-log", "--no-knowledge"]) == 0
+    assert launched["share"] is False
+    assert (launched["server_name"], launched["server_port"], launched["auth"]) == ("127.0.0.1", 7999, None)
+
+
 def test_models_list_and_pull_of_an_unknown_name():
     listing = tandem("models", "list")
     assert listing.returncode == 0 and "smollm2-135m-instruct\tnot pulled" in listing.stdout
