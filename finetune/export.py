@@ -1,11 +1,11 @@
 """Merge a LoRA adapter into its base model and save a standalone model that plain transformers loads."""
 
 import json
-import shutil
 import time
 from pathlib import Path
 
 from bot.errors import TandemError
+from bot.files import write_atomically
 from bot.models import adapter_base_model, load_model
 
 
@@ -18,14 +18,11 @@ def export_merged(adapter: Path, out: Path) -> Path:
         raise TandemError(f"{adapter} has no tandem-adapter.json naming its base model")
     loaded = load_model(base, adapter)
     merged = loaded.model.merge_and_unload()
-    staging = out.with_name(f".{out.name}.tmp-{int(time.time())}")
-    shutil.rmtree(staging, ignore_errors=True)
-    merged.save_pretrained(staging, safe_serialization=True)
-    loaded.tokenizer.save_pretrained(staging)
-    (staging / "tandem-export.json").write_text(json.dumps(
-        {"base_model": base, "adapter": str(adapter), "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
-        indent=2) + "\n")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging.rename(out)
+    with write_atomically(out) as staging:
+        merged.save_pretrained(staging, safe_serialization=True)
+        loaded.tokenizer.save_pretrained(staging)
+        (staging / "tandem-export.json").write_text(json.dumps(
+            {"base_model": base, "adapter": str(adapter), "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+            indent=2) + "\n")
     print(f"tandem: merged model written to {out}")
     return out

@@ -10,15 +10,14 @@ correction says the answer was wrong but not what is right, so it is left out (a
 import csv
 import io
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from bot.errors import TandemError
+from bot.files import write_atomically
 from bot.paths import PROJECT_ROOT
 from bot.store import ConversationStore
 from finetune.data import load_examples, normalise
@@ -82,7 +81,9 @@ def export_feedback(store: ConversationStore, out: Path, since: datetime | date 
             rows.append({"question": question, "answer": answer, "persona": turn["persona_id"],
                          "turn_id": turn["id"]})
     report.exported = len(rows)
-    _write_atomically(out, _csv_text(rows) if out.suffix.lower() == ".csv" else _jsonl_text(rows))
+    with write_atomically(out) as staging:  # a reader never sees half a file
+        staging.write_text(_csv_text(rows) if out.suffix.lower() == ".csv" else _jsonl_text(rows),
+                           encoding="utf-8", newline="")
     return report
 
 
@@ -163,17 +164,3 @@ def neutralise_formula(cell: str) -> str:
     """A leading apostrophe on a cell a spreadsheet would run as a formula, so it shows as text."""
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
-
-def _write_atomically(out: Path, text: str) -> None:
-    """Write beside `out` and rename over it, so a reader never sees half a file."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

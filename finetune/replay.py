@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from bot.chain import build_chain
+from bot.files import write_atomically
 from bot.chat_model import LocalChatModel
 from bot.models import LoadedModel
 from bot.paths import tandem_home
@@ -32,11 +33,9 @@ def replay_examples(loaded: LoadedModel, catalog: Catalog, count: int, path: Pat
     if cache.is_file():  # the same model asked the same way answers the same: greedy decoding
         return [Example(**record, category="general") for record in map(json.loads, cache.read_text().splitlines())]
     examples = _answer(loaded, catalog, questions, path)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    staged = cache.with_suffix(".tmp")
-    staged.write_text("".join(json.dumps({"question": e.question, "answer": e.answer, "source": e.source}) + "\n"
-                              for e in examples))
-    staged.replace(cache)
+    with write_atomically(cache) as staged:
+        staged.write_text("".join(json.dumps({"question": e.question, "answer": e.answer, "source": e.source}) + "\n"
+                                  for e in examples))
     return examples
 
 

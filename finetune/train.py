@@ -23,6 +23,7 @@ from pathlib import Path
 
 from bot.adapters import CARD_FILE
 from bot.errors import TandemError
+from bot.files import write_atomically
 from bot.models import load_model, resolve_model
 from bot.paths import shown_path
 from bot.personas import Persona, load_catalog
@@ -338,40 +339,32 @@ def _stopped_early(trainer) -> bool:
 def _save_adapter(trainer, loaded, recipe: Recipe, request: TrainRequest, examples_hash: str, metrics: dict,
                   prepared: Prepared) -> None:
     out = request.out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.with_name(f".{out.name}.tmp-{int(time.time())}")
-    shutil.rmtree(staging, ignore_errors=True)
-    # Record the base model as the user named it, not as a path on this machine.
-    for config in trainer.model.peft_config.values():
-        config.base_model_name_or_path = recipe.base_model
-    trainer.model.save_pretrained(staging, safe_serialization=True)
-    if prepared.passages:
-        save_passages(prepared.passages, staging / KNOWLEDGE_FILE)  # the adapter carries the knowledge it learnt to read
-    metadata = {
-        "base_model": recipe.base_model,
-        "base_model_hash": base_model_hash(recipe.base_model),
-        "recipe": recipe.model_dump(),
-        "data": [shown_path(p) for p in request.data],
-        "data_hash": examples_hash,
-        "prompt_format": prepared.prompt_format.model_dump(),
-        "persona_hashes": {p.id: p.content_hash for p in prepared.personas},
-        "chat_template_sha256": hashlib.sha256((loaded.tokenizer.chat_template or "").encode()).hexdigest(),
-        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "validation_loss_before": metrics["validation_loss_before"],
-        "validation_loss_after": metrics["validation_loss_after"],
-        "final_train_loss": metrics["final_train_loss"],
-    }
-    (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    (staging / "README.md").write_text(model_card(out, metadata, metrics))  # replaces PEFT's empty template
-    plot_losses(metrics["history"], staging / "loss.png", metrics["validation_loss_before"])
-    # Written last: its presence marks a complete adapter directory.
-    (staging / CARD_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
-    previous = out.with_name(f".{out.name}.previous")
-    shutil.rmtree(previous, ignore_errors=True)
-    if out.exists():
-        out.rename(previous)
-    staging.rename(out)
-    shutil.rmtree(previous, ignore_errors=True)
+    with write_atomically(out) as staging:  # replaces an adapter already there
+        # Record the base model as the user named it, not as a path on this machine.
+        for config in trainer.model.peft_config.values():
+            config.base_model_name_or_path = recipe.base_model
+        trainer.model.save_pretrained(staging, safe_serialization=True)
+        if prepared.passages:
+            save_passages(prepared.passages, staging / KNOWLEDGE_FILE)  # the adapter carries the knowledge it learnt to read
+        metadata = {
+            "base_model": recipe.base_model,
+            "base_model_hash": base_model_hash(recipe.base_model),
+            "recipe": recipe.model_dump(),
+            "data": [shown_path(p) for p in request.data],
+            "data_hash": examples_hash,
+            "prompt_format": prepared.prompt_format.model_dump(),
+            "persona_hashes": {p.id: p.content_hash for p in prepared.personas},
+            "chat_template_sha256": hashlib.sha256((loaded.tokenizer.chat_template or "").encode()).hexdigest(),
+            "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "validation_loss_before": metrics["validation_loss_before"],
+            "validation_loss_after": metrics["validation_loss_after"],
+            "final_train_loss": metrics["final_train_loss"],
+        }
+        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        (staging / "README.md").write_text(model_card(out, metadata, metrics))  # replaces PEFT's empty template
+        plot_losses(metrics["history"], staging / "loss.png", metrics["validation_loss_before"])
+        # Written last: its presence marks a complete adapter directory.
+        (staging / CARD_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
     shutil.rmtree(checkpoints_dir(out), ignore_errors=True)
     print(f"tandem: adapter written to {out} (validation loss {metrics['validation_loss_before']} -> "
           f"{metrics['validation_loss_after']}, {metrics['train_tokens_per_second']} train tokens/s)", file=sys.stderr, flush=True)

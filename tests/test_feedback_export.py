@@ -174,7 +174,7 @@ def test_a_failed_export_leaves_the_previous_file_and_no_temporary(store, tmp_pa
     def fail(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr("finetune.feedback.os.replace", fail)
+    monkeypatch.setattr("bot.files.os.replace", fail)
     with pytest.raises(OSError, match="disk full"):
         export_feedback(store, out, existing=[])
     assert out.read_text() == "previous export\n"
