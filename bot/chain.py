@@ -20,18 +20,22 @@ Defaults come from the model's `PromptFormat` (`bot.prompts`), which training re
 card: a tuned model is asked exactly the way it was trained.
 """
 
-from langchain_core.chat_history import InMemoryChatMessageHistory
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, convert_to_messages
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.retrievers import BaseRetriever
-from langchain_core.runnables import Runnable, RunnableLambda
-from langchain_core.runnables.history import RunnableWithMessageHistory
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from bot.errors import InputError
 from bot.models import DEFAULT_MODEL, default_adapter
 from bot.personas import Catalog, load_catalog
 from bot.prompts import PromptFormat, render_messages
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
 
 MAX_MESSAGE_CHARS = 4000
 
@@ -117,17 +121,34 @@ def _as_dict(message: BaseMessage) -> dict:
     return {"role": role, "content": message.content}
 
 
-def with_session_memory(chain: Runnable, get_history=None) -> RunnableWithMessageHistory:
+def with_session_memory(chain: Runnable, checkpointer: "BaseCheckpointSaver | None" = None) -> Runnable:
     """The chain with per-session history: pass `config={"configurable": {"session_id": ...}}`.
 
-    History lives in memory, one InMemoryChatMessageHistory per session id, unless `get_history`
-    (session_id → BaseChatMessageHistory) supplies another store.
+    Each session's messages are kept by LangGraph's persistence, as LangChain now recommends: a thread per
+    session id in `checkpointer` (default: in memory; LangGraph's SQLite or Postgres savers keep them on
+    disk). The chain runs outside the graph, so its answer streams token by token and closing the stream
+    stops generation, as with the chain alone; a stopped answer is not remembered.
     """
-    if get_history is None:
-        sessions: dict[str, InMemoryChatMessageHistory] = {}
+    # Imported here: LangGraph takes most of a second to import, and only this function needs it.
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.func import entrypoint
 
-        def get_history(session_id: str) -> InMemoryChatMessageHistory:
-            return sessions.setdefault(session_id, InMemoryChatMessageHistory())
+    @entrypoint(checkpointer=checkpointer or InMemorySaver())
+    def conversation(turn: list[dict], *, previous: list[dict] | None = None) -> list[dict]:
+        """The session's messages so far, with one more question and its answer."""
+        return [*(previous or []), *turn]
 
-    return RunnableWithMessageHistory(chain, get_history, input_messages_key="question",
-                                      history_messages_key="history")
+    def converse(inputs: dict, config: RunnableConfig) -> Iterator:
+        session_id = (config.get("configurable") or {}).get("session_id")
+        if session_id is None:
+            raise ValueError('with_session_memory needs config={"configurable": {"session_id": ...}}')
+        thread = {"configurable": {"thread_id": str(session_id)}}
+        answer = None
+        for chunk in chain.stream({**inputs, "history": conversation.get_state(thread).values or []}, config):
+            answer = chunk if answer is None else answer + chunk
+            yield chunk
+        text = "" if answer is None else getattr(answer, "content", answer)  # a string, or a message
+        conversation.invoke([{"role": "user", "content": inputs["question"]},
+                             {"role": "assistant", "content": text}], thread)
+
+    return RunnableLambda(converse, name="with_session_memory")

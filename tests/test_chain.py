@@ -2,6 +2,7 @@
 refusals; memory."""
 
 import asyncio
+import warnings
 
 import pytest
 from langchain_core.documents import Document
@@ -109,6 +110,40 @@ def test_session_memory_keeps_sessions_apart(echo_model, catalog):
     chat.invoke({"question": "bob-1"}, config=bob)
     answer = chat.invoke({"question": "alice-2"}, config=alice)
     assert "alice-1" in answer and "alice-2" in answer and "bob-1" not in answer
+
+
+def test_session_memory_streams_remembers_what_was_said_and_never_warns(echo_model, catalog):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        chat = with_session_memory(build_chain(echo_model, catalog))
+        bob = {"configurable": {"session_id": "bob"}}
+        chunks = list(chat.stream({"question": "bob-1"}, config=bob))
+        chat.invoke({"question": "bob-2"}, config=bob)
+    assert len(chunks) > 1, "tokens arrive one by one"
+    assert [(m.type, m.content) for m in echo_model.calls[-1][0][-3:]] == [
+        ("human", "bob-1"), ("ai", "".join(chunks)), ("human", "bob-2")]
+    assert [str(w.message) for w in caught] == []
+
+
+def test_session_memory_forgets_a_stopped_answer_and_needs_a_session_id(echo_model, catalog):
+    chat = with_session_memory(build_chain(echo_model, catalog))
+    carol = {"configurable": {"session_id": "carol"}}
+    stream = chat.stream({"question": "carol-1"}, config=carol)
+    next(stream)
+    stream.close()
+    assert "carol-1" not in chat.invoke({"question": "carol-2"}, config=carol)
+    with pytest.raises(ValueError, match="session_id"):
+        chat.invoke({"question": "whose?"})
+
+
+def test_sessions_live_in_the_checkpointer_given(echo_model, catalog):
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    saver = InMemorySaver()  # LangGraph's SQLite or Postgres saver keeps sessions across restarts the same way
+    dave = {"configurable": {"session_id": "dave"}}
+    with_session_memory(build_chain(echo_model, catalog), saver).invoke({"question": "dave-1"}, config=dave)
+    answer = with_session_memory(build_chain(echo_model, catalog), saver).invoke({"question": "dave-2"}, config=dave)
+    assert "dave-1" in answer
 
 
 def test_closing_a_stream_stops_generation(tiny_model_dir):
