@@ -15,6 +15,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from bot.errors import TandemError
+from bot.userinput import check_text, printable, read_user_text
 
 EXIT_USER_ERROR = 2
 
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args) or 0
     except TandemError as error:
-        print(f"tandem: {error}", file=sys.stderr)
+        print(f"tandem: {printable(error)}", file=sys.stderr)  # a file name may hold ESC or a newline
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print(file=sys.stderr)
@@ -145,7 +146,7 @@ def _catalog(args, strict: bool):
             raise TandemError(catalog.errors[0] + (f" (and {len(catalog.errors) - 1} more files)"
                                                   if len(catalog.errors) > 1 else ""))
         for error in catalog.errors:
-            print(f"tandem: skipped {error}", file=sys.stderr)
+            print(f"tandem: skipped {printable(error)}", file=sys.stderr)
     return catalog
 
 
@@ -193,6 +194,7 @@ def run_ask(args) -> int:
 
     catalog = _catalog(args, strict=False)
     persona, instruction = _check_choice(catalog, args.persona, args.instruction)
+    check_text(args.question, "the question")
     check_question(args.question, args.max_chars)  # before the model load, so a typo costs nothing
     _check_knowledge(args)
     chat_model = _chat_model(args)
@@ -221,6 +223,10 @@ def run_chat(args) -> int:
     retriever = _retriever(args, chat_model)
     chain = build_chain(chat_model, catalog, args.max_chars, retriever)
     history: list[dict] = []
+    if hasattr(sys.stdin, "reconfigure"):
+        # Bytes that are not UTF-8 become lone surrogates that check_text refuses, instead of an exception
+        # out of input() that would end the session.
+        sys.stdin.reconfigure(errors="surrogateescape")
     print(f"Tandem chat on {chat_model.describe()}\npersona: {persona}, instruction: {instruction}\n{CHAT_HELP}")
     while True:
         try:
@@ -250,11 +256,12 @@ def run_chat(args) -> int:
             elif command.startswith("/"):
                 print(f"unknown command {command}; {CHAT_HELP}")
             else:
+                check_text(line, "the message")
                 answer = _stream_answer(chain, {"question": line, "persona": persona, "instruction": instruction,
                                                 "history": history, "retrieval": retriever is not None})
                 history += [{"role": "user", "content": line}, {"role": "assistant", "content": answer}]
         except TandemError as error:
-            print(f"tandem: {error}")
+            print(f"tandem: {printable(error)}")
 
 
 def _stream_answer(chain, inputs: dict) -> str:
@@ -308,10 +315,8 @@ def run_api(args) -> int:
 
     keys = set(args.api_key)
     if args.api_keys_file is not None:
-        try:
-            keys |= {line.strip() for line in args.api_keys_file.read_text(encoding="utf-8").splitlines() if line.strip()}
-        except (OSError, UnicodeDecodeError) as error:
-            raise TandemError(f"--api-keys-file {args.api_keys_file}: {error}") from None
+        text = read_user_text(args.api_keys_file)
+        keys |= {line.strip() for line in text.splitlines() if line.strip()}
     if args.host not in ("127.0.0.1", "localhost", "::1") and not keys:
         raise TandemError(f"binding to {args.host} exposes the API beyond this machine; add --api-key KEY "
                           "or --api-keys-file FILE")

@@ -6,18 +6,34 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from bot.errors import PersonaError
 from bot.paths import shipped_personas_dir
-from bot.yamlfiles import load_yaml_model
+from bot.userinput import printable
+from bot.yamlfiles import line_of, load_yaml_model
+
+
+def _no_control_characters(allowed: str):
+    """A check that text holds no control character (ESC, NUL, ...) but those `allowed`: persona text is
+    printed on terminals and shown to the model, and a control character has no business in either."""
+    def check(text: str) -> str:
+        bad = next((c for c in text if (c < " " or "\x7f" <= c <= "\x9f") and c not in allowed), None)
+        if bad is not None:
+            raise ValueError(f"holds the control character {printable(bad)}")
+        return text
+    return AfterValidator(check)
+
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), _no_control_characters("\n\t")]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), _no_control_characters("")]
+"""Text on one line: titles and audiences are listed one per line."""
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a file's `max_words: "120"` or `max_words: true` is an error, not 120 or 1.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Example(Strict):
@@ -76,8 +92,8 @@ class Persona(Strict):
     """Who the bot is for one audience: tone, examples and checkable style, chosen per request."""
 
     id: Id
-    title: Text
-    audience: Text
+    title: Line
+    audience: Line
     description: Text
     system_prompt: Text
     examples: list[Example] = Field(min_length=2)
@@ -96,7 +112,7 @@ class Instruction(Strict):
     """What to do with the question (answer directly, step by step, summarise...), chosen independently."""
 
     id: Id
-    title: Text
+    title: Line
     description: Text
     prompt: Text
 
@@ -152,8 +168,8 @@ def load_catalog(extra_dirs: list[Path] | tuple = ()) -> Catalog:
     """Shipped personas, then each extra directory's; a later file with the same id replaces an earlier one.
 
     A directory holds persona files (`*.yaml`) and, in `instructions/`, instruction files. Broken
-    files are listed in `Catalog.errors` and skipped; having no persona or no instruction at all is
-    a PersonaError.
+    files, and a second file with an id already used in the same directory, are listed in
+    `Catalog.errors` and skipped; having no persona or no instruction at all is a PersonaError.
     """
     personas, instructions, errors = {}, {}, []
     for directory in [shipped_personas_dir(), *map(Path, extra_dirs)]:
@@ -169,10 +185,18 @@ def load_catalog(extra_dirs: list[Path] | tuple = ()) -> Catalog:
 
 
 def _collect(paths, load, into: dict, errors: list[str]) -> None:
+    """Load each file into `into` by id; within one directory an id may be used once (across directories a
+    later one replaces an earlier one: that is how a user's file overrides a shipped persona)."""
+    here: dict[str, Path] = {}
     for path in paths:
         try:
             item = load(path)
         except PersonaError as error:
             errors.append(str(error))
             continue
+        if item.id in here:
+            errors.append(f"{path}:{line_of(path, ('id',)) or 1}: field 'id': {item.id!r} is already the id of "
+                          f"{here[item.id].name} in the same directory")
+            continue
+        here[item.id] = path
         into[item.id] = item

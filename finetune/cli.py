@@ -214,11 +214,12 @@ def run_export(args) -> int:
 
 
 def run_data_check(args) -> int:
+    from bot.userinput import printable
     from finetune.data import load_examples
 
     data = load_examples(args.files, args.format, _columns(args), args.strict)
     for problem in data.problems:
-        print(problem)
+        print(printable(problem))
     categories = sorted({e.category for e in data.examples if e.category})
     print(f"{len(data.examples)} usable examples, {len(data.problems)} problems, {data.duplicates} duplicates removed"
           + (f", categories: {', '.join(categories)}" if categories else ""))

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from bot.errors import TandemError
+from bot.userinput import MAX_DATA_BYTES, read_user_file
 
 FORMATS = ("chat", "qa", "alpaca", "sharegpt", "csv")
 
@@ -77,9 +78,9 @@ def load_examples(paths: list[Path], fmt: str | None = None, columns: CsvColumns
         data.problems += long
     data.examples, data.duplicates = deduplicate(data.examples)
     if strict and data.problems:
-        shown = "\n".join(f"  {p}" for p in data.problems[:20])
-        more = f"\n  ... and {len(data.problems) - 20} more" if len(data.problems) > 20 else ""
-        raise DataError(f"{len(data.problems)} problem(s) in the data (--strict):\n{shown}{more}")
+        more = (f" (and {len(data.problems) - 1} more: `tandem data check` lists them all)"
+                if len(data.problems) > 1 else "")
+        raise DataError(f"{len(data.problems)} problem(s) in the data (--strict): {data.problems[0]}{more}")
     if not data.examples:
         raise DataError(f"no usable examples in {', '.join(map(str, paths))}"
                         + (f"; first problem: {data.problems[0]}" if data.problems else ""))
@@ -87,10 +88,7 @@ def load_examples(paths: list[Path], fmt: str | None = None, columns: CsvColumns
 
 
 def _load_file(path: Path, fmt: str | None, columns: CsvColumns) -> tuple[list[Example], list[Problem]]:
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise DataError(f"{path}: cannot read: {error.strerror}") from None
+    raw = read_user_file(path, DataError, MAX_DATA_BYTES)
     problems = []
     if raw.startswith(b"\xef\xbb\xbf"):
         problems.append(Problem(f"{path}:1", "starts with a UTF-8 byte-order mark (removed)"))
@@ -114,7 +112,7 @@ def detect_format(path: Path, raw: bytes) -> str:
     for line in raw.splitlines():
         try:
             record = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             continue
         if isinstance(record, dict):
             for key, fmt in (("messages", "chat"), ("conversations", "sharegpt"), ("instruction", "alpaca"),
@@ -140,10 +138,20 @@ def _read_jsonl(path: Path, raw: bytes, parse) -> tuple[list[Example], list[Prob
             continue
         try:
             record = json.loads(text)
-        except ValueError as error:
+        except json.JSONDecodeError as error:
             last = truncated and number == len(lines)
             problems.append(Problem(where, "truncated last line (no newline, incomplete JSON)" if last
                                     else f"invalid JSON: {error.msg} at column {error.colno}"))
+            continue
+        except ValueError as error:  # valid JSON that Python will not hold: an integer of 5,000 digits
+            problems.append(Problem(where, f"unreadable JSON: {str(error).split(';')[0]}"))
+            continue
+        except RecursionError:
+            problems.append(Problem(where, "invalid JSON: nested too deeply"))
+            continue
+        if not _valid_unicode(record):
+            problems.append(Problem(where, "a string with a lone surrogate escape (such as \\ud800), not valid "
+                                           "Unicode; line skipped"))
             continue
         if not isinstance(record, dict):
             problems.append(Problem(where, f"expected a JSON object, got {type(record).__name__}"))
@@ -153,6 +161,15 @@ def _read_jsonl(path: Path, raw: bytes, parse) -> tuple[list[Example], list[Prob
         except _RecordError as error:
             problems.append(Problem(where, str(error)))
     return examples, problems
+
+
+def _valid_unicode(record) -> bool:
+    """False when a string in the record holds a lone surrogate ("\\ud800" is valid JSON, and no tokenizer takes it)."""
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _RecordError(ValueError):
@@ -241,7 +258,10 @@ def _read_csv(path: Path, raw: bytes, columns: CsvColumns) -> tuple[list[Example
         raise DataError(f"{path}:{line}: not valid UTF-8 (a CSV file must be UTF-8 throughout)") from None
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise DataError(f"{path}:1: unreadable CSV header: {error}") from None
     if not header:
         raise DataError(f"{path}: empty CSV file")
     wanted = {"--question-col": columns.question, "--answer-col": columns.answer}
@@ -254,7 +274,14 @@ def _read_csv(path: Path, raw: bytes, columns: CsvColumns) -> tuple[list[Example
             raise DataError(f"{path}:1: no column {name!r} ({flag}); columns are: {', '.join(header)}")
     index = {name: header.index(name) for name in wanted.values()}
     examples, problems = [], []
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:  # a cell over the csv module's field limit (128 KB): the reader goes on after it
+            problems.append(Problem(f"{path}:{reader.line_num}", f"unreadable CSV row: {error}"))
+            continue
         where = f"{path}:{reader.line_num}"
         if not any(cell.strip() for cell in row):
             continue
