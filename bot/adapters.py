@@ -1,4 +1,5 @@
-"""The adapter card: what a trained adapter directory says about itself, as one typed model with one reader.
+"""Adapter directories: the card (what a trained adapter says about itself, one typed model with one reader)
+and the check that a directory is a LoRA adapter Tandem can load, before any model is.
 
 Training writes `tandem-adapter.json` last, so its presence marks a complete adapter; everything that
 needs to know an adapter's base model, prompt format or knowledge reads it through `read_card`.
@@ -6,13 +7,17 @@ needs to know an adapter's base model, prompt format or knowledge reads it throu
 
 import json
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ModelNotFoundError
 from bot.prompts import PromptFormat
+from bot.userinput import read_user_file, valid_unicode
 
 CARD_FILE = "tandem-adapter.json"
+CONFIG_FILE = "adapter_config.json"
+WEIGHTS_FILE = "adapter_model.safetensors"
 
 
 class AdapterCard(BaseModel):
@@ -44,21 +49,69 @@ class AdapterCard(BaseModel):
         return value
 
 
+class LoraSettings(BaseModel):
+    """The fields of PEFT's adapter_config.json that Tandem relies on, checked before PEFT reads them (PEFT
+    takes `"r": "eight"` and fails deep inside torch). Other fields are PEFT's business."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    peft_type: Literal["LORA"]
+    task_type: Literal["CAUSAL_LM"] | None = None
+    r: int = Field(gt=0)
+    lora_alpha: int | float = Field(gt=0)
+    lora_dropout: float = Field(0.0, ge=0, lt=1)
+    target_modules: list[str] | str | None = None
+    layers_to_transform: list[int] | int | None = None
+
+
 def read_card(adapter: str | Path) -> AdapterCard | None:
     """The adapter's card, None for a plain PEFT directory without one, ModelNotFoundError for a broken one."""
     path = Path(adapter) / CARD_FILE
-    if not path.is_file():
+    if not path.exists():
         return None
+    return _read_json(path, AdapterCard, "not a valid adapter card")
+
+
+def check_adapter(adapter: str | Path) -> LoraSettings:
+    """The adapter's LoRA settings, once the directory is known to hold a LoRA adapter PEFT can load:
+    a valid adapter_config.json and a readable safetensors file. Anything else is one ModelNotFoundError
+    naming the directory, found before a model is loaded."""
+    from safetensors import SafetensorError, safe_open
+
+    adapter = Path(adapter)
+    if not adapter.is_dir():
+        raise ModelNotFoundError(f"{adapter}: no such adapter directory")
+    if not (adapter / CONFIG_FILE).exists():
+        raise ModelNotFoundError(f"{adapter}: not a LoRA adapter directory (no {CONFIG_FILE})")
+    settings = _read_json(adapter / CONFIG_FILE, LoraSettings, "not a LoRA adapter config")
+    weights = adapter / WEIGHTS_FILE
+    if not weights.is_file():
+        raise ModelNotFoundError(f"{adapter}: no {WEIGHTS_FILE} (only safetensors adapters are loaded)")
     try:
-        return AdapterCard.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, ValueError, ValidationError) as error:
-        first = str(error).splitlines()[0] if not isinstance(error, ValidationError) else _first_error(error)
-        raise ModelNotFoundError(f"{path}: not a valid adapter card: {first}") from None
+        with safe_open(weights, framework="pt") as tensors:  # reads the header only
+            if not list(tensors.keys()):
+                raise ModelNotFoundError(f"{weights}: holds no tensors")
+    except SafetensorError as error:
+        raise ModelNotFoundError(f"{weights}: not a valid safetensors file: {error}") from None
+    return settings
 
 
-def _first_error(error: ValidationError) -> str:
-    detail = error.errors()[0]
-    return f"field {'.'.join(map(str, detail['loc'])) or '(top)'!r}: {detail['msg']}"
+def _read_json(path: Path, kind: type[BaseModel], what: str):
+    """The JSON file at `path` validated into `kind`; any problem is one ModelNotFoundError naming the file."""
+    data = read_user_file(path, ModelNotFoundError)
+    try:
+        parsed = json.loads(data)
+        if not valid_unicode(parsed):
+            raise ValueError("a string with a lone surrogate escape (such as \\ud800), not valid Unicode")
+        return kind.model_validate(parsed)
+    except ValidationError as error:
+        detail = error.errors()[0]
+        problem = f"field {'.'.join(map(str, detail['loc'])) or '(top)'!r}: {detail['msg']}"
+    except RecursionError:
+        problem = "nested too deeply"
+    except ValueError as error:  # invalid JSON or UTF-8, or an integer of 5,000 digits
+        problem = str(error).splitlines()[0].split(";")[0]
+    raise ModelNotFoundError(f"{path}: {what}: {problem}")
 
 
 def adapter_format(adapter: str | Path | None) -> PromptFormat:

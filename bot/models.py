@@ -10,10 +10,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.adapters import read_card
+from bot.adapters import check_adapter, read_card
 from bot.errors import ModelNotFoundError, TandemError
 from bot.files import write_atomically
 from bot.paths import shipped_adapter_dir, tandem_home
+from bot.userinput import read_user_file, valid_unicode
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 MANIFEST = "tandem-model.json"
@@ -175,36 +176,92 @@ def resolve_model(name: str) -> str:
 
 
 def load_model(name: str = DEFAULT_MODEL, adapter: str | Path | None = None) -> LoadedModel:
-    """The one loader: safetensors weights only, never remote code, `HF_HUB_OFFLINE` honoured."""
+    """The one loader: safetensors weights only, never remote code, `HF_HUB_OFFLINE` honoured.
+
+    A directory that is not a model or not an adapter is one ModelNotFoundError naming it; the adapter
+    directory is checked before the model is loaded.
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source = resolve_model(name)
+    adapter_path = None if adapter is None else Path(adapter).expanduser()
+    if adapter_path is not None:
+        check_adapter(adapter_path)
+    local = Path(source).is_dir()
+    if local:
+        _check_model_dir(Path(source))
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, use_safetensors=True,
                                                      trust_remote_code=False)
     except OSError as error:
+        if local:
+            raise ModelNotFoundError(f"{source}: cannot load the model: {_first_line(error)}") from None
         raise ModelNotFoundError(
             f"cannot load model {name!r}: not found locally and the hub is unreachable or has no such "
-            f"model ({str(error).splitlines()[0]}); for the embedded default run `tandem models pull`"
+            f"model ({_first_line(error)}); for the embedded default run `tandem models pull`"
         ) from None
-    adapter_path = None
-    if adapter is not None:
-        adapter_path = Path(adapter).expanduser()
-        model = _attach_adapter(model, adapter_path)
+    except _load_errors() as error:
+        raise ModelNotFoundError(f"{source}: cannot load the model: {_first_line(error)}") from None
+    if adapter_path is not None:
+        model = _attach_adapter(model, adapter_path, name)
     model.eval()
     return LoadedModel(model=model, tokenizer=tokenizer, name=name, adapter=adapter_path)
 
 
-def _attach_adapter(model, adapter: Path):
+def _load_errors() -> tuple:
+    """What transformers, safetensors and PEFT raise for a broken file: whatever their parser raised. (A call,
+    evaluated only when something was raised, so importing this module imports none of them.)"""
+    from huggingface_hub.errors import StrictDataclassError
+    from safetensors import SafetensorError
+
+    return (ValueError, TypeError, KeyError, RuntimeError, RecursionError, SafetensorError, StrictDataclassError)
+
+
+def _check_model_dir(directory: Path) -> None:
+    """A model directory's config.json is JSON that names an architecture transformers knows. A model that
+    needs its own code (an unknown `model_type` with an `auto_map`) is refused here: Tandem never runs it."""
+    from transformers import CONFIG_MAPPING
+
+    path = directory / "config.json"
+    if not path.exists():
+        raise ModelNotFoundError(f"{directory}: not a model directory (no config.json)")
+    try:
+        config = json.loads(read_user_file(path, ModelNotFoundError))
+    except (ValueError, RecursionError) as error:
+        raise ModelNotFoundError(f"{path}: not valid JSON: {_first_line(error)}") from None
+    if not isinstance(config, dict) or not valid_unicode(config):
+        raise ModelNotFoundError(f"{path}: not a model configuration (a JSON object of valid Unicode)")
+    model_type = config.get("model_type")
+    if isinstance(model_type, str) and model_type in CONFIG_MAPPING:
+        return
+    if "auto_map" in config:
+        raise ModelNotFoundError(f"{directory}: the model needs its own code to load (auto_map in config.json); "
+                                 "Tandem never runs code that comes with a model")
+    raise ModelNotFoundError(f"{path}: model_type {model_type!r} is not an architecture transformers knows")
+
+
+def _attach_adapter(model, adapter: Path, name: str):
     from peft import PeftModel
 
-    if not (adapter / "adapter_config.json").is_file():
-        raise ModelNotFoundError(f"{adapter} is not a LoRA adapter directory (no adapter_config.json)")
-    if not (adapter / "adapter_model.safetensors").is_file():
-        raise ModelNotFoundError(f"{adapter} has no adapter_model.safetensors (only safetensors adapters are loaded)")
-    return PeftModel.from_pretrained(model, adapter, is_trainable=False)
+    try:
+        return PeftModel.from_pretrained(model, adapter, is_trainable=False)
+    except _load_errors() as error:
+        problem = _first_line(error)
+        if "size mismatch" in str(error):
+            problem = "its weights have other shapes than this model's (trained on another base model?)"
+        raise ModelNotFoundError(f"{adapter}: cannot be attached to {name}: {problem}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    """An exception's message on one line: its first line, and the next when the first only announces it
+    ("Validation error for field 'hidden_size':"), without Python's advice on limits ("; use sys.set_...")."""
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+    first = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+    return first.split("; use sys.")[0]
 
 
 def adapter_base_model(adapter: str | Path) -> str | None:

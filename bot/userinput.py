@@ -5,6 +5,7 @@ Every reader of a file a user names (personas, recipes, training data, adapter c
 through `read_user_file`, so none of them can hang on a FIFO or fill memory from /dev/zero.
 """
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -61,6 +62,15 @@ def check_text(text: str, what: str, error: type[TandemError] = InputError) -> s
         raise error(f"{what} is not valid Unicode: character {bad.start + 1} is {printable(text[bad.start])} "
                     "(invalid UTF-8 or a lone surrogate)") from None
     return text
+
+
+def valid_unicode(data) -> bool:
+    """False when a string anywhere in parsed JSON holds a lone surrogate ("\\ud800" is valid JSON)."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def printable(text: str) -> str:

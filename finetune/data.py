@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from bot.errors import TandemError
-from bot.userinput import MAX_DATA_BYTES, read_user_file
+from bot.userinput import MAX_DATA_BYTES, read_user_file, valid_unicode
 
 FORMATS = ("chat", "qa", "alpaca", "sharegpt", "csv")
 
@@ -149,7 +149,7 @@ def _read_jsonl(path: Path, raw: bytes, parse) -> tuple[list[Example], list[Prob
         except RecursionError:
             problems.append(Problem(where, "invalid JSON: nested too deeply"))
             continue
-        if not _valid_unicode(record):
+        if not valid_unicode(record):  # no tokenizer takes a lone surrogate
             problems.append(Problem(where, "a string with a lone surrogate escape (such as \\ud800), not valid "
                                            "Unicode; line skipped"))
             continue
@@ -161,15 +161,6 @@ def _read_jsonl(path: Path, raw: bytes, parse) -> tuple[list[Example], list[Prob
         except _RecordError as error:
             problems.append(Problem(where, str(error)))
     return examples, problems
-
-
-def _valid_unicode(record) -> bool:
-    """False when a string in the record holds a lone surrogate ("\\ud800" is valid JSON, and no tokenizer takes it)."""
-    try:
-        json.dumps(record, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class _RecordError(ValueError):
