@@ -10,17 +10,21 @@ import os
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from bot.errors import TandemError
-
 from bot.paths import PROJECT_ROOT
 
 SAMPLE_DOMAIN = PROJECT_ROOT / "data" / "fernhollow-support"
+EVAL_FLAGS = {"data": {"metavar": "FILE"}, "knowledge": {"metavar": "DIR"}, "base_model": {"metavar": "MODEL"},
+              "adapters": {"flag": "adapter", "metavar": "DIR"}, "personas": {"metavar": "IDS"},
+              "prompts": {"metavar": "KINDS"}, "limit": {"metavar": "N"}, "general_questions": {"metavar": "FILE"},
+              "out": {"metavar": "DIR"}}
+"""How some of EvalConfig's fields read as flags; every field is one (finetune.flags)."""
 
 
 def register(commands) -> None:
     from finetune.data import FORMATS
+    from finetune.evaluate import EvalConfig
+    from finetune.flags import add_field_flags
     from finetune.recipe import Recipe
 
     train = commands.add_parser("train", help="LoRA fine-tune on a domain corpus")
@@ -34,11 +38,7 @@ def register(commands) -> None:
                                                 "the first --data file, or its directory for a train.jsonl)")
     train.add_argument("--resume", action="store_true", help="continue from the last complete checkpoint")
     overrides = train.add_argument_group("recipe overrides (each replaces the recipe's field of the same name)")
-    for name, info in Recipe.model_fields.items():
-        kind = {int: int, float: float}.get(info.annotation, str)
-        overrides.add_argument("--" + name.replace("_", "-"), dest=f"recipe_{name}", type=kind, default=None,
-                               metavar=name.split("_")[-1].upper(),
-                               help=info.description)
+    add_field_flags(overrides, Recipe, "recipe_")
     train.set_defaults(run=run_train)
 
     export = commands.add_parser("export", help="merge an adapter into its base and save a standalone model")
@@ -52,27 +52,13 @@ def register(commands) -> None:
                     "prompt, each persona, persona + few-shot examples and persona + retrieval; score every answer "
                     "and write reports/<timestamp>/report.html. Flags override the --config file's fields.")
     evaluate.add_argument("--config", type=Path, help="YAML file with any of the fields below")
-    evaluate.add_argument("--data", action="append", type=Path, metavar="FILE",
-                          help="evaluation set (repeatable; default: the sample domain's eval.jsonl)")
+    questions = evaluate.add_mutually_exclusive_group()
+    add_field_flags(evaluate, EvalConfig, "eval_", {**EVAL_FLAGS, "limit": {**EVAL_FLAGS["limit"], "group": questions}})
+    questions.add_argument("--all", action="store_true", help="every question of the evaluation set")
+    evaluate.add_argument("--no-adapter", action="store_true", help="evaluate the base model only")
     _add_data_options(evaluate, FORMATS)
     evaluate.add_argument("--key-facts-col", help="CSV column with key facts separated by ';'")
     evaluate.add_argument("--group-col", help="CSV column naming the paraphrase group of a question")
-    evaluate.add_argument("--knowledge", type=Path, metavar="DIR", help="knowledge files for the retrieval cells "
-                                                                         "(default: knowledge/ beside the data)")
-    evaluate.add_argument("--base-model", help="base model (default: the first adapter's base)")
-    evaluate.add_argument("--adapter", action="append", type=Path, dest="adapters", metavar="DIR",
-                          help="adapter to evaluate against the base model (repeatable; default: the shipped one)")
-    evaluate.add_argument("--no-adapter", action="store_true", help="evaluate the base model only")
-    evaluate.add_argument("--personas", help="comma-separated persona ids; the first leads the few-shot and "
-                                             "retrieval cells (default: support,plain)")
-    evaluate.add_argument("--prompts", help="comma-separated prompt variants out of none,persona,few-shot,retrieval")
-    questions = evaluate.add_mutually_exclusive_group()
-    questions.add_argument("--limit", type=int, help="about N questions, whole paraphrase groups spread over the set "
-                                                     "(default 60)")
-    questions.add_argument("--all", action="store_true", help="every question of the evaluation set")
-    evaluate.add_argument("--batch-size", type=int)
-    evaluate.add_argument("--max-new-tokens", type=int)
-    evaluate.add_argument("--out", type=Path, help="reports directory (default: reports/)")
     evaluate.add_argument("--compare", nargs=2, type=Path, metavar=("OLD", "NEW"),
                           help="compare two report directories instead of running the matrix")
     evaluate.add_argument("--gate", action="store_true", help="with --compare: exit 1 on any regression")
@@ -129,7 +115,8 @@ def run_train(args) -> int:
     # 113 -> 168 train tokens/s, the same losses. `THP_MEM_ALLOC_ENABLE=0` turns it off.
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
     from bot.paths import tandem_home
-    from finetune.recipe import load_recipe, with_overrides
+    from finetune.flags import apply_field_flags
+    from finetune.recipe import RecipeError, load_recipe
     from finetune.train import TrainRequest, train
 
     data = args.data or [SAMPLE_DOMAIN / "train.jsonl"]
@@ -137,11 +124,7 @@ def run_train(args) -> int:
     if eval_data is None:
         beside = data[0].with_name("eval.jsonl")
         eval_data = [beside] if beside.is_file() and beside != data[0] else []
-    overrides = {k.removeprefix("recipe_"): v for k, v in vars(args).items()
-                 if k.startswith("recipe_") and v is not None}
-    if "target_modules" in overrides and overrides["target_modules"] != "all-linear":
-        overrides["target_modules"] = overrides["target_modules"].split(",")
-    recipe = with_overrides(load_recipe(args.recipe), overrides)
+    recipe = apply_field_flags(load_recipe(args.recipe), args, "recipe_", RecipeError)
     name = data[0].parent.name if data[0].stem == "train" else data[0].stem  # data/shop/train.jsonl -> shop
     out = args.out or tandem_home() / "adapters" / name
     train(TrainRequest(data=data, out=out, recipe=recipe, format=args.format, columns=_columns(args),
@@ -150,27 +133,17 @@ def run_train(args) -> int:
 
 
 def run_eval(args) -> int:
-    from finetune.evaluate import EvalConfig, load_eval_config, run_eval as run_matrix
     from finetune.data import CsvColumns
+    from finetune.evaluate import EvalConfig, load_eval_config, run_eval as run_matrix
+    from finetune.flags import apply_field_flags
 
     if args.compare:
         return run_compare(args)
     if args.gate:
         raise TandemError("--gate needs --compare OLD NEW")
     config = load_eval_config(args.config) if args.config else EvalConfig()
-    fields = {"data": args.data, "knowledge": args.knowledge, "base_model": args.base_model,
-              "adapters": [] if args.no_adapter else args.adapters, "limit": args.limit,
-              "batch_size": args.batch_size, "max_new_tokens": args.max_new_tokens, "out": args.out,
-              "personas": args.personas.split(",") if args.personas else None,
-              "prompts": args.prompts.split(",") if args.prompts else None}
-    chosen = {k: v for k, v in fields.items() if v is not None}
-    if args.all:
-        chosen["limit"] = None
-    try:
-        config = EvalConfig.model_validate({**config.model_dump(), **chosen})
-    except ValidationError as invalid:
-        first = invalid.errors()[0]
-        raise TandemError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
+    switches = {**({"adapters": []} if args.no_adapter else {}), **({"limit": None} if args.all else {})}
+    config = apply_field_flags(config, args, "eval_", custom=EVAL_FLAGS, **switches)
     columns = CsvColumns(args.question_col, args.answer_col, args.category_col, args.key_facts_col, args.group_col)
     out = run_matrix(config, columns=columns, data_format=args.format)
     summary = json.loads((out / "summary.json").read_text())

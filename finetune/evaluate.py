@@ -51,15 +51,20 @@ class EvalConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    data: list[Path] = Field(default_factory=lambda: [SAMPLE_EVAL], description="evaluation set(s), any training format")
+    data: list[Path] = Field(default_factory=lambda: [SAMPLE_EVAL], description="evaluation set(s), in any training format "
+                                                                               "(default: the sample domain's eval.jsonl)")
     knowledge: Path | None = Field(None, description="knowledge/*.md for the retrieval cells (default: beside the data)")
-    base_model: str | None = Field(None, description="default: the first adapter's base model, else the embedded default")
+    base_model: str | None = Field(None, description="base model (default: the first adapter's base model, "
+                                                      "else the embedded default)")
     adapters: list[Path] | None = Field(None, description="adapters to compare with the base (default: the shipped one)")
-    personas: list[str] = Field(["support", "plain"], min_length=1, description="personas; the first one leads")
+    personas: list[str] = Field(["support", "plain"], min_length=1, description="persona ids; the first leads the "
+                                "few-shot and retrieval cells (default: support,plain)")
     prompts: list[PromptKind] = Field(["persona", "retrieval"], min_length=1,
-                                      description="none, persona, few-shot, retrieval (see the module docstring)")
+                                      description="prompt variants out of none, persona, few-shot, retrieval "
+                                                  "(default: persona,retrieval; see the module docstring)")
     limit: int | None = Field(DEFAULT_LIMIT, gt=0, description="about this many questions, whole paraphrase groups "
-                                                                "spread over the set; None: all of them")
+                                                                f"spread over the set (default {DEFAULT_LIMIT}); "
+                                                                "null (--all): every question")
     batch_size: int = Field(16, gt=0, description="answers generated together (16: 1.2-1.35x the tokens/s of 8, measured)")
     max_new_tokens: int = Field(160, gt=0, description="longest answer in tokens; a persona's own lower cap wins")
     top_k: int | None = Field(None, gt=0, description="passages put into the prompt by retrieval (default: the first "

@@ -3,11 +3,12 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import TandemError
 from bot.models import DEFAULT_MODEL
 from bot.yamlfiles import load_yaml_model
+from finetune.flags import validated
 
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
 
@@ -72,9 +73,4 @@ def load_recipe(name_or_path: str | Path = "default") -> Recipe:
 
 def with_overrides(recipe: Recipe, overrides: dict) -> Recipe:
     """The recipe with the given fields replaced (command-line flags), validated again."""
-    try:
-        return Recipe.model_validate({**recipe.model_dump(), **overrides})
-    except ValidationError as invalid:
-        first = invalid.errors()[0]
-        flag = "--" + str(first["loc"][0]).replace("_", "-")
-        raise RecipeError(f"{flag}: {first['msg']}") from None
+    return validated(Recipe, {**recipe.model_dump(), **overrides}, RecipeError)
