@@ -32,8 +32,7 @@ Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), _n
 
 
 class Strict(BaseModel):
-    # strict: a file's `max_words: "120"` or `max_words: true` is an error, not 120 or 1.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Example(Strict):
@@ -129,11 +128,11 @@ def content_hash(item: BaseModel) -> str:
 
 
 def load_persona(path: Path) -> Persona:
-    return load_yaml_model(path, Persona, PersonaError)
+    return load_yaml_model(path, Persona, PersonaError, strict=True)
 
 
 def load_instruction(path: Path) -> Instruction:
-    return load_yaml_model(path, Instruction, PersonaError)
+    return load_yaml_model(path, Instruction, PersonaError, strict=True)
 
 
 class Catalog:

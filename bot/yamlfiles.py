@@ -53,8 +53,12 @@ StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]
                                    list("-+0123456789"))
 
 
-def load_yaml_model(path: Path, kind: type[BaseModel], error: type[TandemError] = TandemError):
-    """The YAML file at `path` validated into `kind`; any problem is one `error` naming file:line and field."""
+def load_yaml_model(path: Path, kind: type[BaseModel], error: type[TandemError] = TandemError, strict: bool = False):
+    """The YAML file at `path` validated into `kind`; any problem is one `error` naming file:line and field.
+
+    `strict`: a value must have its field's type as written (`max_words: "120"` or `max_words: true` is an
+    error, not 120 or 1); off for models whose fields YAML cannot write as such (a Path is a string).
+    """
     text = read_user_text(path, error)
     try:
         data = yaml.load(text, Loader=StrictLoader)
@@ -67,7 +71,7 @@ def load_yaml_model(path: Path, kind: type[BaseModel], error: type[TandemError] 
     if not isinstance(data, dict):
         raise error(f"{path}: expected a mapping of fields, got {type(data).__name__}")
     try:
-        return kind.model_validate(data)
+        return kind.model_validate(data, strict=strict)
     except ValidationError as invalid:
         first = invalid.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "(top level)"
