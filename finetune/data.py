@@ -302,6 +302,28 @@ def _drop_long(examples: list[Example], max_chars: int) -> tuple[list[Example], 
     return kept, problems
 
 
+MIN_EXAMPLES = 2
+"""Training refuses fewer: one example is memorised, not learnt, and leaves nothing to validate on."""
+FEW_EXAMPLES = 20
+
+
+def training_warnings(examples: list[Example], duplicates: int = 0) -> list[str]:
+    """What makes loadable data train poorly: too few examples, one answer to every question, one question
+    asked every time. Training refuses fewer than MIN_EXAMPLES and goes on after the others."""
+    count = len(examples)
+    warnings = []
+    if count < FEW_EXAMPLES:
+        removed = f" ({duplicates} duplicate(s) removed)" if duplicates else ""
+        warnings.append(f"only {count} usable example(s){removed}; " + (
+            f"training needs at least {MIN_EXAMPLES}, and a few dozen to mean something" if count < MIN_EXAMPLES
+            else "the adapter will mostly learn their wording"))
+    if count >= MIN_EXAMPLES and len({normalise(e.answer) for e in examples}) == 1:
+        warnings.append(f"all {count} examples have the same answer; the adapter will learn to give it to any question")
+    if count >= MIN_EXAMPLES and len({normalise(e.question) for e in examples}) == 1:
+        warnings.append(f"all {count} examples ask the same question; the adapter will learn one of its answers")
+    return warnings
+
+
 def normalise(text: str) -> str:
     """Case, punctuation and spacing folded, so trivially different copies compare equal."""
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())

@@ -29,8 +29,10 @@ from bot.paths import shown_path
 from bot.personas import Persona, load_catalog
 from bot.prompts import PromptFormat
 from bot.retrieval import KNOWLEDGE_FILE, HybridRetriever, save_passages
+from bot.userinput import printable
 from finetune.card import model_card, plot_losses
-from finetune.data import CsvColumns, DataError, Example, Problem, data_hash, leakage_report, load_examples, split
+from finetune.data import (MIN_EXAMPLES, CsvColumns, DataError, Example, LoadedData, Problem, data_hash, leakage_report,
+                           load_examples, split, training_warnings)
 from finetune.grounding import NOT_IN_PASSAGES, GroundedExample, domain_passages, ground_examples
 from finetune.recipe import Recipe
 from finetune.replay import replay_examples
@@ -82,7 +84,7 @@ def prepare(request: TrainRequest, loaded) -> Prepared:
     recipe = request.recipe
     data = load_examples(request.data, request.format, request.columns, request.strict)
     _report(data.problems, data.duplicates, len(data.examples))
-    _check_enough(data.examples)
+    _check_enough(data)
     catalog = load_catalog()
     prompt_format = PromptFormat(few_shot=False, retrieval=recipe.retrieval, top_k=recipe.top_k)
     train_set, validation_set = split(data.examples, recipe.validation_fraction, recipe.seed)
@@ -96,8 +98,7 @@ def prepare(request: TrainRequest, loaded) -> Prepared:
             raise DataError(f"{long[0]} (--strict; {len(long)} such example(s))")
     in_validation = {id(e) for e in validation_set}
     train_rows = [r for r in rows if id(r.example) not in in_validation]
-    if not train_rows:
-        raise DataError(f"no example fits max_length {recipe.max_length}; raise --max-length")
+    _check_rows(train_rows, rows, replay, recipe)
     return Prepared(examples=data.examples, train_rows=train_rows,
                     validation_rows=[r for r in rows if id(r.example) in in_validation], passages=passages,
                     prompt_format=prompt_format, personas=training_personas(recipe, catalog),
@@ -187,13 +188,25 @@ def _ground(examples: list[Example], passages, recipe: Recipe) -> list[GroundedE
     return ground_examples(examples, retriever, recipe.unanswerable_fraction, recipe.seed)
 
 
-def _check_enough(examples: list[Example]) -> None:
-    if len(examples) < 2:
-        raise DataError(f"only {len(examples)} usable example(s): training needs at least 2, and a few dozen "
-                        "to mean something")
-    if len(examples) < 20:
-        print(f"tandem: warning: only {len(examples)} examples; the adapter will mostly learn their wording",
-              file=sys.stderr, flush=True)
+def _check_enough(data: LoadedData) -> None:
+    """Refuse data no training can use; warn about data that trains poorly, and go on."""
+    warnings = training_warnings(data.examples, data.duplicates)
+    if len(data.examples) < MIN_EXAMPLES:
+        raise DataError(warnings[0])
+    for warning in warnings:
+        print(f"tandem: warning: {warning}", file=sys.stderr, flush=True)
+
+
+def _check_rows(train_rows: list[Row], rows: list[Row], replay: list[GroundedExample], recipe: Recipe) -> None:
+    """Training goes ahead only with rows of the user's own data to train on: the general replay alone
+    would spend the run teaching the base model its own answers."""
+    replayed = {id(g.example) for g in replay}
+    if not any(id(r.example) not in replayed for r in rows):
+        raise DataError(f"no example of the data fits max_length {recipe.max_length} tokens, even without passages "
+                        "(each was skipped above); raise --max-length")
+    if not any(id(r.example) not in replayed for r in train_rows):
+        raise DataError(f"every example went to validation (validation_fraction {recipe.validation_fraction}); "
+                        "lower --validation-fraction or add examples")
 
 
 def _check_out(request: TrainRequest) -> None:
@@ -203,7 +216,7 @@ def _check_out(request: TrainRequest) -> None:
 
 def _report(problems: list[Problem], duplicates: int, kept: int) -> None:
     for problem in problems[:20]:
-        print(f"tandem: skipped {problem}", file=sys.stderr, flush=True)
+        print(f"tandem: skipped {printable(problem)}", file=sys.stderr, flush=True)
     if len(problems) > 20:
         print(f"tandem: ... and {len(problems) - 20} more problems", file=sys.stderr, flush=True)
     if duplicates:
