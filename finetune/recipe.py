@@ -23,10 +23,11 @@ class Recipe(BaseModel):
     The defaults are those of `recipes/default.yaml`, which trains the shipped adapter.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No infinities or NaNs: `epochs: .inf` or `--learning-rate nan` would pass `gt=0` and fail deep in training.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     base_model: str = Field(DEFAULT_MODEL, description="embedded model name, Hugging Face id or local directory")
-    lora_r: int = Field(8, gt=0, description="LoRA rank")
+    lora_r: int = Field(8, gt=0, le=4096, description="LoRA rank")
     lora_alpha: int = Field(16, gt=0, description="LoRA scaling numerator (scale = alpha / r)")
     lora_dropout: float = Field(0.0, ge=0, lt=1)
     target_modules: list[str] | Literal["all-linear"] = Field("all-linear", description="modules that get LoRA")
@@ -37,11 +38,11 @@ class Recipe(BaseModel):
     epochs: float = Field(1, gt=0)
     batch_size: int = Field(16, gt=0)
     grad_accum: int = Field(1, gt=0, description="gradient accumulation steps")
-    micro_batch_tokens: int = Field(4096, gt=0, description="most tokens in one forward pass; a batch of longer examples "
+    micro_batch_tokens: int = Field(4096, gt=0, le=1 << 20, description="most tokens in one forward pass; a batch of longer examples "
                                                              "is split into passes with gradient accumulation (bounds memory)")
     lora_layers: int | None = Field(15, gt=0, description="LoRA only in the top N transformer layers, so the backward "
                                                               "pass stops below them (faster, less memory); default: all")
-    max_length: int = Field(2048, gt=16, description="cap on an example's tokens: training pads to the longest example "
+    max_length: int = Field(2048, gt=16, le=1 << 20, description="cap on an example's tokens: training pads to the longest example "
                                                        "up to this; a longer one loses passages, then is reported and skipped")
     validation_fraction: float = Field(0.1, ge=0, lt=1, description="held out for validation loss and early stopping")
     eval_every: int = Field(50, gt=0, description="steps between validation runs (and checkpoints)")
@@ -57,7 +58,7 @@ class Recipe(BaseModel):
     general_replay: int = Field(48, ge=0, description="general questions answered by the base model and mixed in, "
                                                        "to keep its general ability (0: none)")
     bf16: Literal["auto", "on", "off"] = Field("auto", description="bf16 autocast; auto: on where the CPU has AVX-512 bf16 or a GPU")
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=1 << 32, description="random seed (NumPy takes 32 bits)")
 
 
 def load_recipe(name_or_path: str | Path = "default") -> Recipe:
@@ -68,7 +69,7 @@ def load_recipe(name_or_path: str | Path = "default") -> Recipe:
         if not path.is_file():
             shipped = ", ".join(p.stem for p in sorted(RECIPES_DIR.glob("*.yaml")))
             raise RecipeError(f"no recipe named {name_or_path!r}; shipped recipes: {shipped}")
-    return load_yaml_model(path, Recipe, RecipeError)
+    return load_yaml_model(path, Recipe, RecipeError, strict=True)
 
 
 def with_overrides(recipe: Recipe, overrides: dict) -> Recipe:
