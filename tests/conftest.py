@@ -1,10 +1,12 @@
 """Shared fixtures and helpers: a tmp Tandem home, a tiny llama model built from a config (and a noisy copy),
-tiny training data and recipes, an echoing fake chat model, and a Gradio app served on localhost."""
+tiny training data and recipes, an echoing fake chat model, rated turns in a conversation log, and a Gradio app
+served on localhost."""
 
 import json
 import os
 import socket
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -159,6 +161,22 @@ def tiny_recipe(model_dir: Path, **overrides):
     settings = {"base_model": str(model_dir), "epochs": 2, "batch_size": 4, "eval_every": 3, "general_replay": 4,
                 "early_stopping_patience": 0, "bf16": "off", **overrides}
     return with_overrides(load_recipe("default"), settings)
+
+
+# The conversation log ------------------------------------------------------------------------------------
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def rated(store, question: str, answer: str, rating: int | None, correction: str | None = None,
+          persona: str = "support", at: datetime = T0) -> int:
+    """One logged turn with its thumbs (and correction), as a chat in `tandem serve` leaves it; returns its id."""
+    turn = store.log_turn(session_id="s1", persona_id=persona, persona_hash="a1b2c3d4e5f6", instruction_id="direct",
+                          instruction_hash="f6e5d4c3b2a1", base_model="tiny", adapter=None, retrieval=False,
+                          question=question, answer=answer, started_at=at, finished_at=at + timedelta(seconds=1))
+    if rating is not None:
+        store.rate(turn, rating, correction)
+    return turn
 
 
 # The Gradio app ----------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import csv
 import json
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,19 +13,9 @@ from bot.errors import TandemError
 from bot.store import ConversationStore
 from finetune.data import load_examples
 from finetune.feedback import DEFAULT_EXISTING, export_feedback, luhn_valid, neutralise_formula
+from tests.conftest import T0, rated
 
 TANDEM = str(Path(sys.executable).parent / "tandem")
-T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
-
-
-def rated(store: ConversationStore, question: str, answer: str, rating: int | None, correction: str | None = None,
-          persona: str = "support", at: datetime = T0) -> int:
-    turn = store.log_turn(session_id="s1", persona_id=persona, persona_hash="a1b2c3d4e5f6", instruction_id="direct",
-                          instruction_hash="f6e5d4c3b2a1", base_model="tiny", adapter=None, retrieval=False,
-                          question=question, answer=answer, started_at=at, finished_at=at + timedelta(seconds=1))
-    if rating is not None:
-        store.rate(turn, rating, correction)
-    return turn
 
 
 def read_jsonl(path: Path) -> list[dict]:

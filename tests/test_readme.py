@@ -1,22 +1,41 @@
-"""The README's commands, run as written: the two make targets, every `tandem` line, the embedding example."""
+"""The README's commands, run as written: the two make targets, every `tandem` line, the embedding example.
+
+Every shell block is ```bash and every `tandem` line in one runs, in order, except the few left out below,
+each with its reason; every one of them, run or not, must parse with the `tandem` command's own parser.
+"""
 
 import csv
 import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from bot.paths import PROJECT_ROOT
-from tests.conftest import REAL_HOME
+from tests.conftest import REAL_HOME, rated
 
 README = (PROJECT_ROOT / "README.md").read_text()
 BIN = Path(sys.executable).parent
-INTERACTIVE = {"chat", "serve"}  # long-running: covered by test_cli and test_app instead
+SAMPLE = PROJECT_ROOT / "data" / "fernhollow-support"
+
+LONG_RUNNING = {"chat", "serve", "api"}
+"""Commands that wait for a person or serve until stopped: test_cli, test_app, test_browser and test_api drive them."""
+NOT_RUN = {
+    "tandem eval": "the default matrix (60 questions, 4 cells, the drift check) takes about half an hour, more than "
+                   "the rest of the suite; `tandem eval --data my-eval.jsonl ...` runs the same path on two questions",
+    "tandem eval --adapter adapters/candidate": "the same default matrix, for the flywheel's candidate",
+}
+"""Commands that would run as written but take too long for a test, each with what covers it instead."""
+MY_EVAL_YAML = "data: [my-eval.jsonl]\nadapters: [my-adapter]\npersonas: [support, plain]\nknowledge: my-docs/\n"
+"""my-eval.yaml: the evaluation of the `--data my-eval.jsonl` line as YAML, so their two reports compare clean."""
+LOGGED_AT = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+"""After the flywheel's `--since 2026-11-01`."""
 
 
 def code_blocks(language: str) -> list[str]:
@@ -24,8 +43,34 @@ def code_blocks(language: str) -> list[str]:
 
 
 def readme_commands(program: str) -> list[list[str]]:
+    """Every `program` command of the bash blocks in order, comments dropped, `a && b` as two commands."""
     lines = [line.split("#")[0].strip() for block in code_blocks("bash") for line in block.splitlines()]
-    return [shlex.split(line) for line in lines if line.startswith(program + " ")]
+    commands = [part.strip() for line in lines for part in line.split("&&")]
+    return [shlex.split(command) for command in commands if command.startswith(program + " ") or command == program]
+
+
+def runs_in_tests(command: list[str]) -> bool:
+    return command[1] not in LONG_RUNNING and shlex.join(command) not in NOT_RUN
+
+
+def test_every_shell_block_is_bash_so_none_is_left_unrun():
+    languages = set(re.findall(r"^```(\w*)\n", README, flags=re.M))
+    assert languages <= {"bash", "python", "yaml", ""}, languages
+
+
+def test_every_tandem_command_in_the_readme_parses():
+    from bot.cli import make_parser
+
+    for command in readme_commands("tandem"):
+        try:
+            make_parser().parse_args(command[1:])
+        except SystemExit:
+            pytest.fail(f"the README's `{shlex.join(command)}` does not parse")
+
+
+def test_every_command_left_out_is_in_the_readme():
+    written = {shlex.join(command) for command in readme_commands("tandem")}
+    assert set(NOT_RUN) <= written
 
 
 def test_the_two_set_up_commands_come_first_and_ci_runs_the_test_one():
@@ -39,29 +84,98 @@ def test_the_make_targets_the_readme_names_exist():
         assert dry.returncode == 0, (target, dry.stderr)
 
 
-def write_user_faq(directory: Path) -> None:
-    """The files the README's commands name (my-faq.csv), made from a few lines of the sample domain."""
-    lines = (PROJECT_ROOT / "data").glob("*-support/train.jsonl")
-    rows = [json.loads(line) for line in next(lines).read_text().splitlines()[:16]]
+# The files and the home the commands expect ---------------------------------------------------------------
+
+def write_user_files(directory: Path) -> None:
+    """The files the README's commands name, made small from the sample domain: the test checks that the
+    commands work, not how long they take on a full corpus. The flywheel's `data/fernhollow-support/train.jsonl`
+    is relative, so here it names 16 rows of the sample corpus."""
+    rows = (SAMPLE / "train.jsonl").read_text().splitlines(keepends=True)[:16]
     with open(directory / "my-faq.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["q", "a"])
-        writer.writerows([row["question"], row["answer"]] for row in rows)
+        writer.writerows([row["question"], row["answer"]] for row in map(json.loads, rows))
+    (directory / "data" / "fernhollow-support").mkdir(parents=True)
+    (directory / "data" / "fernhollow-support" / "train.jsonl").write_text("".join(rows))
+    (directory / "my-eval.jsonl").write_text("".join((SAMPLE / "eval.jsonl").read_text().splitlines(keepends=True)[:2]))
+    (directory / "my-docs").mkdir()
+    shutil.copy(SAMPLE / "knowledge" / "billing-and-refunds.md", directory / "my-docs")
+    (directory / "my-eval.yaml").write_text(MY_EVAL_YAML)
 
+
+def seed_conversation_log(home: Path) -> None:
+    """Rated turns, as chatting in `tandem serve` leaves them, for the flywheel's export."""
+    from bot.store import ConversationStore
+
+    store = ConversationStore(home / "conversations.sqlite3")
+    rated(store, "Do you ship Sprigbox gardens to Canada?", "Yes, we ship to Canada in 5-8 business days.", 1,
+          at=LOGGED_AT)
+    rated(store, "Can I pause my pod subscription for a month?", "No.", -1,
+          "Yes: open Subscriptions in your account and choose Pause; you can pause for up to three months.",
+          at=LOGGED_AT)
+
+
+def name_the_reports(reports: Path) -> None:
+    """The README's placeholders for two reports (OLD and NEW; BEFORE and AFTER in the flywheel) name the last
+    two made: the same evaluation by flags and by my-eval.yaml, so the gate has nothing to stop."""
+    if (reports / "OLD").exists():
+        return
+    *_, first, second = sorted(p for p in reports.iterdir() if p.is_dir())
+    for names, report in ((("OLD", "BEFORE"), first), (("NEW", "AFTER"), second)):
+        for name in names:
+            shutil.copytree(report, reports / name)
+
+
+def test_my_eval_yaml_asks_for_what_the_flags_line_asks_for(tmp_path):
+    from bot.cli import make_parser
+    from finetune.cli import EVAL_FLAGS
+    from finetune.evaluate import EvalConfig, load_eval_config
+    from finetune.flags import apply_field_flags
+
+    write_user_files(tmp_path)
+    [flags] = [c for c in readme_commands("tandem") if c[1] == "eval" and "--data" in c]
+    by_flags = apply_field_flags(EvalConfig(), make_parser().parse_args(flags[1:]), "eval_", custom=EVAL_FLAGS)
+    assert load_eval_config(tmp_path / "my-eval.yaml") == by_flags
+
+
+def test_the_flywheel_export_and_its_training_data_work_as_written(tmp_path):
+    write_user_files(tmp_path)
+    seed_conversation_log(tmp_path / "home")
+    env = {**os.environ, "TANDEM_HOME": str(tmp_path / "home")}
+    [export] = [c for c in readme_commands("tandem") if c[1:3] == ["data", "export"]]
+    result = subprocess.run([str(BIN / "tandem"), *export[1:]], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 0 and "2 examples written to feedback.jsonl" in result.stdout, result.stderr
+    [retrain] = [c for c in readme_commands("tandem") if "adapters/candidate" in c and c[1] == "train"]
+    data = [retrain[i + 1] for i, arg in enumerate(retrain) if arg == "--data"]
+    check = subprocess.run([str(BIN / "tandem"), "data", "check", *data], capture_output=True, text=True, cwd=tmp_path)
+    assert check.returncode == 0 and "18 usable examples, 0 problems" in check.stdout, check.stdout + check.stderr
+
+
+# The commands themselves, on the real model ---------------------------------------------------------------
 
 @pytest.mark.real_model
 def test_every_tandem_command_in_the_readme_works_in_order(tmp_path):
-    write_user_faq(tmp_path)
-    env = {**os.environ, "TANDEM_HOME": str(REAL_HOME), "HF_HUB_OFFLINE": "1"}
-    commands = [c for c in readme_commands("tandem") if c[1] not in INTERACTIVE]
-    assert {c[1] for c in commands} >= {"ask", "personas", "models", "train", "export"}
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    write_user_files(work)
+    seed_conversation_log(home)
+    for shared in ("models", "replay"):  # the pulled model and the replayed general answers, not pulled again
+        (REAL_HOME / shared).mkdir(parents=True, exist_ok=True)
+        (home / shared).symlink_to(REAL_HOME / shared)
+    env = {**os.environ, "TANDEM_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    commands = [c for c in readme_commands("tandem") if runs_in_tests(c)]
+    assert {c[1] for c in commands} >= {"ask", "personas", "models", "train", "export", "eval", "data"}
     for command in commands:
+        if "--compare" in command:
+            name_the_reports(work / "reports")
         result = subprocess.run([str(BIN / "tandem"), *command[1:]], capture_output=True, text=True, env=env,
-                                cwd=tmp_path, timeout=900)
-        assert result.returncode == 0, (command, result.stderr[-2000:])
+                                cwd=work, timeout=900)
+        assert result.returncode == 0, (command, result.stdout[-2000:], result.stderr[-2000:])
         assert (result.stdout + result.stderr).strip(), command
-    assert (tmp_path / "my-adapter" / "tandem-adapter.json").is_file()
-    assert (tmp_path / "my-model" / "model.safetensors").is_file()
+    assert (work / "my-adapter" / "tandem-adapter.json").is_file()
+    assert (work / "my-model" / "model.safetensors").is_file()
+    assert (work / "adapters" / "candidate" / "tandem-adapter.json").is_file()
+    assert (work / "reports" / "AFTER" / "compare-BEFORE.md").is_file()
 
 
 @pytest.mark.real_model
