@@ -188,15 +188,17 @@ def run_export(args) -> int:
 
 def run_data_check(args) -> int:
     from bot.userinput import printable
-    from finetune.data import load_examples
+    from finetune.data import MIN_EXAMPLES, load_examples, training_warnings
 
     data = load_examples(args.files, args.format, _columns(args), args.strict)
     for problem in data.problems:
         print(printable(problem))
+    for warning in training_warnings(data.examples, data.duplicates):
+        print(f"warning: {warning}")
     categories = sorted({e.category for e in data.examples if e.category})
     print(f"{len(data.examples)} usable examples, {len(data.problems)} problems, {data.duplicates} duplicates removed"
-          + (f", categories: {', '.join(categories)}" if categories else ""))
-    return 1 if data.problems else 0
+          + (f", categories: {', '.join(printable(c) for c in categories)}" if categories else ""))
+    return 1 if data.problems or len(data.examples) < MIN_EXAMPLES else 0
 
 
 def run_data_export(args) -> int:

@@ -31,6 +31,7 @@ from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
 from bot.paths import PROJECT_ROOT, shown_path
 from bot.personas import Catalog, load_catalog
 from bot.prompts import PromptFormat
+from bot.userinput import MAX_DATA_BYTES, read_user_text, valid_unicode
 from bot.yamlfiles import load_yaml_model
 from finetune.data import CsvColumns, Example, load_examples
 from finetune.metrics import cosine_pairs, key_fact_recall, reading_ease, unsupported_specifics
@@ -208,18 +209,17 @@ def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvCol
 
 def load_general_questions(path: Path) -> list[Example]:
     """Out-of-domain questions, one JSON object with a "question" per line (no reference answers needed)."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise EvalError(f"{path}: cannot read the general questions: {error}") from None
+    lines = read_user_text(path, EvalError, MAX_DATA_BYTES).splitlines()
     questions = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             question = json.loads(line)["question"]
-        except (ValueError, KeyError, TypeError):
-            raise EvalError(f"{path}:{number}: expected a JSON object with a \"question\" string") from None
+        except (ValueError, KeyError, TypeError, RecursionError):
+            question = None
+        if not isinstance(question, str) or not valid_unicode(question):
+            raise EvalError(f"{path}:{number}: expected a JSON object with a \"question\" string")
         questions.append(Example(question, "", source=f"{path}:{number}"))
     return questions
 
