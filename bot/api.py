@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from bot.chain import MAX_MESSAGE_CHARS, build_chain
 from bot.errors import InputError, TandemError
 from bot.personas import Catalog
+from bot.userinput import valid_unicode
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_TOKENS = 512
@@ -220,6 +221,8 @@ def build_api(context: ApiContext):
                 parsed = json.loads(body)
             except (ValueError, RecursionError):
                 raise ApiError(400, "the request body is not valid JSON") from None
+            if not valid_unicode(parsed):  # "\ud800" is valid JSON, and no tokenizer takes it
+                raise ApiError(400, "the request body holds a lone surrogate escape (such as \\ud800), not valid Unicode")
             chat = parse_request(parsed, context)
             _admit(context)
         except ApiError as error:
