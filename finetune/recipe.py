@@ -64,7 +64,7 @@ class Recipe(BaseModel):
 def load_recipe(name_or_path: str | Path = "default") -> Recipe:
     """A shipped recipe by name (`finetune/recipes/NAME.yaml`) or a YAML file by path."""
     path = Path(name_or_path)
-    if not path.suffix:
+    if not path.suffix and len(path.parts) == 1:  # a name; ./mine or /etc/tandem/mine is a path
         path = RECIPES_DIR / f"{name_or_path}.yaml"
         if not path.is_file():
             shipped = ", ".join(p.stem for p in sorted(RECIPES_DIR.glob("*.yaml")))
