@@ -74,8 +74,8 @@ def read_card(adapter: str | Path) -> AdapterCard | None:
 
 def check_adapter(adapter: str | Path) -> LoraSettings:
     """The adapter's LoRA settings, once the directory is known to hold a LoRA adapter PEFT can load:
-    a valid adapter_config.json and a readable safetensors file. Anything else is one ModelNotFoundError
-    naming the directory, found before a model is loaded."""
+    a valid adapter_config.json, a valid card if it has one, and a readable safetensors file. Anything else
+    is one ModelNotFoundError naming the directory, found before a model is loaded."""
     from safetensors import SafetensorError, safe_open
 
     adapter = Path(adapter)
@@ -84,6 +84,7 @@ def check_adapter(adapter: str | Path) -> LoraSettings:
     if not (adapter / CONFIG_FILE).exists():
         raise ModelNotFoundError(f"{adapter}: not a LoRA adapter directory (no {CONFIG_FILE})")
     settings = _read_json(adapter / CONFIG_FILE, LoraSettings, "not a LoRA adapter config")
+    read_card(adapter)  # a broken card is found now, not after the model has loaded
     weights = adapter / WEIGHTS_FILE
     if not weights.is_file():
         raise ModelNotFoundError(f"{adapter}: no {WEIGHTS_FILE} (only safetensors adapters are loaded)")

@@ -17,8 +17,23 @@ from bot.userinput import printable
 from tests.conftest import write_qa
 
 TANDEM = str(Path(sys.executable).parent / "tandem")
-GOOD_PERSONA = (Path(__file__).resolve().parent.parent / "personas" / "support.yaml").read_text().replace(
-    "id: support", "id: probe")
+GOOD_PERSONA = """\
+id: probe
+title: Friendly support
+audience: customers
+description: A persona for hostile-input tests.
+system_prompt: You help.
+examples:
+  - user: Hi
+    assistant: Hello.
+  - user: Bye
+    assistant: Goodbye.
+style:
+  max_words: 120
+generation:
+  temperature: 0.3
+  max_new_tokens: 200
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +65,7 @@ def one_line_error(capsys, *argv) -> str:
 
 def persona_dir(tmp_path: Path, text: str | bytes, name: str = "probe.yaml") -> Path:
     directory = tmp_path / "personas"
-    directory.mkdir(exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     return directory
@@ -132,7 +147,7 @@ def test_lone_surrogates_in_a_persona_an_adapter_card_and_an_api_request_are_ref
 @pytest.mark.parametrize("text, fragment", [
     ("a: " + "[" * 5000, "invalid YAML: nested too deeply"),
     ("a:\n" + "".join("  " * i + "b:\n" for i in range(1, 800)), "invalid YAML: nested too deeply"),
-    (GOOD_PERSONA.replace("max_words: 120", "max_words: " + "9" * 5000), "probe.yaml:16: invalid YAML: cannot read"),
+    (GOOD_PERSONA.replace("max_words: 120", "max_words: " + "9" * 5000), "probe.yaml:12: invalid YAML: cannot read"),
     (GOOD_PERSONA.replace("temperature: 0.3", "temperature: 1e999"), "field 'generation.temperature'"),
     (GOOD_PERSONA.replace("max_new_tokens: 200", "max_new_tokens: " + "9" * 40), "field 'generation.max_new_tokens'"),
 ])
@@ -143,7 +158,8 @@ def test_pathological_persona_files_are_one_skipped_line(capsys, tmp_path, text,
 @pytest.mark.parametrize("line, fragment", [
     ("[" * 100_000 + "]" * 100_000, "invalid JSON: nested too deeply"),
     ('{"question": "q", "answer": ' + "7" * 5000 + "}", "unreadable JSON: Exceeds the limit (4300 digits)"),
-    ('{"question": "q", "answer": "a", "x": ' + "{\"y\": " * 50_000 + "1" + "}" * 50_001, "invalid JSON: nested too deeply"),
+    ('{"question": "q", "answer": "a", "x": ' + '{"y": ' * 50_000 + "1" + "}" * 50_001,
+     "invalid JSON: nested too deeply"),
 ])
 def test_pathological_json_lines_are_reported_and_skipped(capsys, tmp_path, line, fragment):
     path = tmp_path / "data.jsonl"
@@ -230,3 +246,221 @@ def test_a_fifo_as_an_adapter_card_is_an_error_not_a_hang(tmp_path):
     os.mkfifo(tmp_path / "tandem-adapter.json")
     with pytest.raises(ModelNotFoundError, match="a FIFO, not a regular file"):
         read_card(tmp_path)
+
+
+# Broken adapter and model directories ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def good_adapter(tiny_model_dir, tmp_path_factory) -> Path:
+    from peft import LoraConfig, get_peft_model
+
+    from bot.models import load_model
+
+    out = tmp_path_factory.mktemp("adapter") / "adapter"
+    lora = get_peft_model(load_model(str(tiny_model_dir)).model, LoraConfig(task_type="CAUSAL_LM", r=4,
+                                                                              target_modules=["q_proj", "v_proj"]))
+    lora.save_pretrained(out, safe_serialization=True)
+    return out
+
+
+def broken_copy(source: Path, tmp_path: Path, files: dict, config: dict | None = None, name: str = "adapter.json"):
+    """A copy of a model or adapter directory with `files` replaced (None: removed) and `config` merged into
+    its JSON file `name`."""
+    import shutil
+
+    copy = tmp_path / "broken"
+    shutil.copytree(source, copy)
+    if config:
+        (copy / name).write_text(json.dumps({**json.loads((copy / name).read_text()), **config}))
+    for file, content in files.items():
+        if content is None:
+            (copy / file).unlink()
+        else:
+            (copy / file).write_bytes(content.encode() if isinstance(content, str) else content)
+    return copy
+
+
+@pytest.mark.parametrize("files, config, fragment", [
+    ({"adapter_config.json": "{not json"}, None, "adapter_config.json: not a LoRA adapter config: Expecting"),
+    ({"adapter_config.json": "[1, 2]"}, None, "field '(top)'"),
+    ({"adapter_config.json": "[" * 100_000}, None, "nested too deeply"),
+    ({}, {"r": "eight"}, "field 'r': Input should be a valid integer"),
+    ({}, {"r": 0}, "field 'r': Input should be greater than 0"),
+    ({}, {"lora_alpha": "x"}, "field 'lora_alpha"),
+    ({}, {"target_modules": 42}, "field 'target_modules"),
+    ({}, {"peft_type": "MAGIC"}, "field 'peft_type': Input should be 'LORA'"),
+    ({}, {"peft_type": "PREFIX_TUNING"}, "field 'peft_type'"),
+    ({}, {"task_type": "SEQ_CLS"}, "field 'task_type'"),
+    ({"adapter_config.json": None}, None, "not a LoRA adapter directory (no adapter_config.json)"),
+    ({}, {"target_modules": ["no_such_proj"]}, "cannot be attached to"),
+    ({}, {"r": 8}, "its weights have other shapes than this model's"),
+    ({"adapter_model.safetensors": b""}, None, "adapter_model.safetensors: not a valid safetensors file"),
+    ({"adapter_model.safetensors": b"\x10\0\0\0\0\0\0\0{\"a\": 1}junk"}, None, "not a valid safetensors file"),
+    ({"adapter_model.safetensors": None}, None, "no adapter_model.safetensors"),
+    ({"tandem-adapter.json": "{"}, None, "tandem-adapter.json: not a valid adapter card"),
+    ({"tandem-adapter.json": '{"base_model": 42}'}, None, "field 'base_model'"),
+    ({"tandem-adapter.json": '{"base_model": "m", "prompt_format": {"top_k": 10000}}'}, None, "prompt_format.top_k"),
+])
+def test_a_broken_adapter_directory_is_one_line_naming_it(capsys, tmp_path, tiny_model_dir, good_adapter, files, config,
+                                                          fragment):
+    adapter = broken_copy(good_adapter, tmp_path, files, config, name="adapter_config.json")
+    line = one_line_error(capsys, "ask", "hi", "--model", tiny_model_dir, "--adapter", adapter, "--no-knowledge")
+    assert line.startswith(f"tandem: {adapter}") and fragment in line, line
+
+
+def test_a_missing_adapter_directory_is_one_line(capsys, tiny_model_dir, tmp_path):
+    line = one_line_error(capsys, "ask", "hi", "--model", tiny_model_dir, "--adapter", tmp_path / "nope")
+    assert line == f"tandem: {tmp_path / 'nope'}: no such adapter directory"
+
+
+@pytest.mark.parametrize("files, config, fragment", [
+    ({}, {"model_type": "custom_thing", "auto_map": {"AutoModelForCausalLM": "modeling_x.X"}},
+     "the model needs its own code to load (auto_map in config.json)"),
+    ({}, {"model_type": "nonsense"}, "config.json: model_type 'nonsense' is not an architecture"),
+    ({"config.json": "{oops"}, None, "config.json: not valid JSON"),
+    ({"config.json": "[]"}, None, "config.json: not a model configuration"),
+    ({"config.json": "[" * 100_000}, None, "config.json: not valid JSON: nested too deeply"),
+    ({"config.json": None}, None, "not a model directory (no config.json)"),
+    ({}, {"hidden_size": "big"}, "cannot load the model: Validation error for field 'hidden_size'"),
+    ({"model.safetensors": b""}, None, "cannot load the model: Error while deserializing header"),
+    ({"model.safetensors": None}, None, "cannot load the model: Error no file named model.safetensors"),
+    ({"tokenizer.json": "{bad"}, None, "cannot load the model"),
+])
+def test_a_broken_model_directory_is_one_line_naming_it(capsys, tmp_path, tiny_model_dir, files, config, fragment):
+    model = broken_copy(tiny_model_dir, tmp_path, files, config, name="config.json")
+    line = one_line_error(capsys, "ask", "hi", "--model", model, "--no-knowledge")
+    assert line.startswith(f"tandem: {model}") and fragment in line, line
+
+
+# Silent acceptance ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("old, new, fragment", [
+    ("max_new_tokens: 200\n", "max_new_tokens: 200\ntitle: Again\n", "probe.yaml:16: invalid YAML: duplicate key 'title'"),
+    ("max_words: 120\n", "max_words: 120\n  max_words: 90\n", "probe.yaml:13: invalid YAML: duplicate key 'max_words'"),
+    ("max_words: 120", 'max_words: "120"', "probe.yaml:12: field 'style.max_words': Input should be a valid integer"),
+    ("max_words: 120", "max_words: true", "probe.yaml:12: field 'style.max_words'"),
+    ("max_words: 120", "max_words: 1.5", "probe.yaml:12: field 'style.max_words'"),
+    ("temperature: 0.3", 'temperature: "0.3"', "probe.yaml:14: field 'generation.temperature'"),
+    ("max_words: 120", "max_words: 120\n  no_exclamations: 'yes'", "field 'style.no_exclamations'"),
+    ("title: Friendly support", 'title: "Friendly\\e[31m support"',
+     "probe.yaml:2: field 'title': Value error, holds the control character \\x1b"),
+    ("title: Friendly support", 'title: "Friendly\\nsupport"', "holds the control character \\n"),
+])
+def test_values_a_persona_file_would_have_had_silently_accepted_are_refused_at_their_line(capsys, tmp_path, old, new,
+                                                                                          fragment):
+    assert fragment in skipped_persona(capsys, persona_dir(tmp_path, GOOD_PERSONA.replace(old, new)))
+
+
+def test_two_persona_files_with_one_id_in_a_directory_keep_the_first_and_name_the_second(capsys, tmp_path):
+    directory = persona_dir(tmp_path, GOOD_PERSONA, "a.yaml")
+    persona_dir(tmp_path, GOOD_PERSONA.replace("Friendly support", "Impostor"), "b.yaml")
+    line = skipped_persona(capsys, directory)
+    assert line == f"tandem: skipped {directory / 'b.yaml'}:1: field 'id': 'probe' is already the id of a.yaml in the " \
+                   "same directory"
+    code, out, _ = run(capsys, "personas", "show", "probe", "--personas", directory)
+    assert "title: Friendly support" in out
+    # Across directories a later file still replaces an earlier one: that is how a user overrides a shipped persona.
+    code, out, err = run(capsys, "personas", "show", "support", "--personas",
+                         persona_dir(tmp_path / "mine", GOOD_PERSONA.replace("id: probe", "id: support")))
+    assert code == 0 and err == ""
+
+
+@pytest.mark.parametrize("recipe, fragment", [
+    ("epochs: 2\nepochs: 3\n", "r.yaml:2: invalid YAML: duplicate key 'epochs'"),
+    ('epochs: "2"\n', "r.yaml:1: field 'epochs': Input should be a valid number"),
+    ("seed: true\n", "r.yaml:1: field 'seed': Input should be a valid integer"),
+    ('retrieval: "false"\n', "r.yaml:1: field 'retrieval': Input should be a valid boolean"),
+    ("lora_r: 8.0\n", "r.yaml:1: field 'lora_r'"),
+])
+def test_values_a_recipe_file_would_have_had_silently_accepted_are_refused_at_their_line(capsys, tmp_path, recipe,
+                                                                                         fragment):
+    (tmp_path / "r.yaml").write_text(recipe)
+    assert fragment in one_line_error(capsys, "train", "--recipe", tmp_path / "r.yaml")
+
+
+def test_a_recipe_reads_1e_minus_4_as_the_number_it_is(tmp_path):
+    from finetune.recipe import load_recipe
+
+    (tmp_path / "r.yaml").write_text("learning_rate: 1e-4\nwarmup_ratio: 5E-2\n")
+    recipe = load_recipe(tmp_path / "r.yaml")
+    assert (recipe.learning_rate, recipe.warmup_ratio) == (1e-4, 0.05)
+
+
+# Degenerate training data ---------------------------------------------------------------------------------
+
+def train_args(tiny_model_dir: Path, data: Path, *extra) -> list:
+    return ["train", "--data", data, "--out", data.parent / "adapter", "--base-model", tiny_model_dir,
+            "--general-replay", "0", "--retrieval", "false", "--bf16", "off", *extra]
+
+
+@pytest.mark.parametrize("rows, extra, fragment", [
+    ([{"question": "q", "answer": "a"}], [], "only 1 usable example(s); training needs at least 2"),
+    ([{"question": "Q?", "answer": "A."}, {"question": "q", "answer": "a"}], [],
+     "only 1 usable example(s) (1 duplicate(s) removed); training needs at least 2"),
+    ([{"question": "q", "answer": "a"}] * 30, [], "(29 duplicate(s) removed)"),
+    ([{"question": f"q{i} " + "word " * 50, "answer": "a"} for i in range(30)], ["--max-length", "17"],
+     "no example of the data fits max_length 17 tokens"),
+    ([{"question": "one", "answer": "a"}, {"question": "two", "answer": "b"}], ["--validation-fraction", "0.9"],
+     "every example went to validation (validation_fraction 0.9)"),
+])
+def test_data_training_cannot_use_is_refused_with_one_line_and_no_adapter(capsys, tmp_path, tiny_model_dir, rows,
+                                                                          extra, fragment):
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    code, _, err = run(capsys, *train_args(tiny_model_dir, data, *extra))
+    assert code == 2 and err.strip().splitlines()[-1].startswith("tandem: ") and fragment in err, err
+    assert "Traceback" not in err and not (tmp_path / "adapter").exists()
+
+
+@pytest.mark.parametrize("rows, warning", [
+    ([{"question": "q", "answer": "a"}], "only 1 usable example(s); training needs at least 2"),
+    ([{"question": "q", "answer": "a"}] * 5, "only 1 usable example(s) (4 duplicate(s) removed)"),
+    ([{"question": f"q{i}", "answer": "Yes."} for i in range(30)], "all 30 examples have the same answer"),
+    ([{"question": "q", "answer": f"a{i}"} for i in range(30)], "all 30 examples ask the same question"),
+    ([{"question": f"q{i}", "answer": f"a{i}"} for i in range(5)], "only 5 usable example(s); the adapter will mostly"),
+])
+def test_data_check_warns_of_data_that_trains_poorly(capsys, tmp_path, rows, warning):
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    code, out, _ = run(capsys, "data", "check", data)
+    assert f"warning: {warning}" in out
+    assert code == (1 if len({json.dumps(r) for r in rows}) < 2 else 0), "fails only on data training refuses"
+
+
+def test_plenty_of_ordinary_data_has_no_warning(tmp_path):
+    from finetune.data import load_examples, training_warnings
+
+    assert training_warnings(load_examples([write_qa(tmp_path / "train.jsonl", 36)]).examples) == []
+
+
+# Terminal safety ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["evil\x1b[2J\x1b[31m.jsonl", "two\nlines.jsonl", "tab\tand\rreturn.csv",
+                                  "bidi\u202egpj.jsonl", "bell\x07.jsonl"])
+def test_file_names_with_control_characters_are_escaped_in_errors(capsys, tmp_path, name):
+    line = one_line_error(capsys, "data", "check", tmp_path / name)
+    assert printable(str(tmp_path / name)) in line and "\\" in line
+    assert line.isprintable()
+
+
+def test_keys_and_names_with_control_characters_are_escaped_in_problem_lines(capsys, tmp_path):
+    data = tmp_path / "evil\x1b]0;owned\x07.jsonl"
+    data.write_text('{"question": "fine", "answer": "yes"}\nnot json\n')
+    code, out, _ = run(capsys, "data", "check", data)
+    assert code == 1 and "\x1b" not in out and "\x07" not in out and "evil\\x1b]0;owned\\x07.jsonl:2" in out
+    line = skipped_persona(capsys, persona_dir(tmp_path, GOOD_PERSONA + '"\\e[2J\\n": 1\n'))
+    assert "field '\\x1b[2J\\n': unknown field" in line and line.isprintable()
+    directory = persona_dir(tmp_path / "names", "id: [", "new\nline\x1b.yaml")
+    assert "new\\nline\\x1b.yaml:1: invalid YAML" in skipped_persona(capsys, directory)
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("plain text, é and 日本", "plain text, é and 日本"),
+    ("\x1b[31mred", "\\x1b[31mred"),
+    ("a\nb\r\tc", "a\\nb\\r\\tc"),
+    ("\x00\x7f\x9b", "\\x00\\x7f\\x9b"),
+    ("\u202e\u200b", "\\u202e\\u200b"),
+    ("\udcff", "\\udcff"),
+])
+def test_printable_escapes_what_a_terminal_would_act_on(text, shown):
+    assert printable(text) == shown
