@@ -5,6 +5,8 @@ served on localhost."""
 import json
 import os
 import socket
+import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -218,3 +220,34 @@ def real_chat_model():
             os.environ.pop("TANDEM_HOME", None)
         else:
             os.environ["TANDEM_HOME"] = saved
+
+
+# The OpenAI-compatible API ------------------------------------------------------------------------------
+
+@contextmanager
+def api_server(chat_model, port: int | None = None, **settings):
+    """The API over `chat_model` on a free 127.0.0.1 port, in a thread; yields (base URL, context)."""
+    import uvicorn
+
+    from bot.api import ApiContext, build_api
+    from bot.chain import build_chain
+    from bot.personas import load_catalog
+
+    catalog = load_catalog()
+    context = ApiContext(chain=build_chain(chat_model, catalog, as_message=True), catalog=catalog,
+                         base_model="echo", adapter=settings.pop("adapter", "adapters/test"), **settings)
+    if port is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(build_api(context), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}/v1", context
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

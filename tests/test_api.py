@@ -2,45 +2,17 @@
 ChatOpenAI against a server started on 127.0.0.1."""
 
 import json
-import socket
 import threading
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
 
 import pytest
 
-from bot.api import ApiContext, build_api
-from bot.chain import build_chain
 from bot.cli import main
 from bot.personas import load_catalog
 from bot.store import ConversationStore
-from tests.conftest import EchoChatModel
-
-
-@contextmanager
-def api_server(chat_model, **settings):
-    """The API over `chat_model` on a free 127.0.0.1 port, in a thread; yields (base URL, context)."""
-    import uvicorn
-
-    catalog = load_catalog()
-    context = ApiContext(chain=build_chain(chat_model, catalog, as_message=True), catalog=catalog,
-                         base_model="echo", adapter=settings.pop("adapter", "adapters/test"), **settings)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(build_api(context), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/v1", context
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+from tests.conftest import EchoChatModel, api_server
 
 
 def post(url: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.paths import PROJECT_ROOT
-from tests.conftest import REAL_HOME, rated
+from tests.conftest import REAL_HOME, api_server, rated
 
 README = (PROJECT_ROOT / "README.md").read_text()
 BIN = Path(sys.executable).parent
@@ -178,11 +178,20 @@ def test_every_tandem_command_in_the_readme_works_in_order(tmp_path):
     assert (work / "reports" / "AFTER" / "compare-BEFORE.md").is_file()
 
 
+API_URL = "http://127.0.0.1:8000"
+"""Where the README's `tandem api` client examples look for the server."""
+
+
 @pytest.mark.real_model
 @pytest.mark.parametrize("index", range(len(code_blocks("python"))))
-def test_the_python_examples_run(index, monkeypatch, capsys):
+def test_the_python_examples_run(index, monkeypatch, capsys, request):
     monkeypatch.setenv("TANDEM_HOME", str(REAL_HOME))
     monkeypatch.chdir(PROJECT_ROOT)  # the examples name the sample domain's files relative to the project
     example = code_blocks("python")[index]
-    exec(compile(example, "README.md", "exec"), {})
+    if API_URL in example:  # a client of `tandem api`: the server it talks to runs for the example
+        chat_model = request.getfixturevalue("real_chat_model")
+        with api_server(chat_model, port=int(API_URL.rsplit(":", 1)[1]), adapter=str(chat_model.loaded.adapter)):
+            exec(compile(example, "README.md", "exec"), {})
+    else:
+        exec(compile(example, "README.md", "exec"), {})
     assert capsys.readouterr().out.strip()
