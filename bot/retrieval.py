@@ -9,10 +9,8 @@ user who brings only a FAQ file still gets retrieval over it. Training writes th
 adapter directory (`knowledge.jsonl`), so an adapter carries the knowledge it learnt to read.
 
 Search is hybrid: BM25 finds exact terms (product names, codes, amounts) that a small embedding
-model blurs, MiniLM finds paraphrases that share no words, and for question/answer passages MiniLM
-also compares the user's question with the stored question alone (question-to-question matching,
-the usual FAQ search: an answer's wording can pull its passage away from how people ask). The three
-rankings are fused by reciprocal rank (Cormack et al. 2009). Measured on the sample domain's 165 evaluation questions (top 3 passages
+model blurs, MiniLM finds paraphrases that share no words; the two rankings are fused by reciprocal
+rank (Cormack et al. 2009). Measured on the sample domain's 165 evaluation questions (top 3 passages
 over documents + training pairs): see README.md, "Retrieval".
 """
 
@@ -78,13 +76,6 @@ def pair_passage(question: str, answer: str, source: str) -> Document:
     return Document(page_content=f"Q: {question}\nA: {answer}", metadata={"source": source})
 
 
-def pair_question(text: str) -> str | None:
-    """The question of a passage written by `pair_passage` (or a document chunk laid out the same way)."""
-    if text.startswith("Q: ") and "\nA: " in text:
-        return text[3:text.index("\nA: ")]
-    return None
-
-
 def save_passages(passages: list[Document], path: Path) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for passage in passages:
@@ -111,8 +102,7 @@ def words(text: str) -> list[str]:
 
 
 class HybridRetriever(BaseRetriever):
-    """BM25, MiniLM and (for question/answer passages) question-to-question MiniLM rankings over the same
-    passages, fused by reciprocal rank; the top `k` are returned."""
+    """BM25 and MiniLM rankings over the same passages, fused by reciprocal rank; the top `k` are returned."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -121,8 +111,6 @@ class HybridRetriever(BaseRetriever):
     bm25: object = Field(exclude=True)
     vectors: object = Field(exclude=True)
     """Unit-length MiniLM embeddings of the passages, one row each (numpy)."""
-    questions: object = Field(exclude=True)
-    """Indices of the question/answer passages, and the MiniLM embeddings of their questions alone."""
 
     @classmethod
     def over(cls, passages: list[Document], k: int = TOP_K) -> "HybridRetriever":
@@ -132,11 +120,8 @@ class HybridRetriever(BaseRetriever):
 
         if not passages:
             raise InputError("no passages to retrieve from")
-        texts = [p.page_content for p in passages]
-        bm25 = BM25Okapi([words(text) or ["_"] for text in texts])
-        pairs = [(i, pair_question(text)) for i, text in enumerate(texts) if pair_question(text) is not None]
-        questions = ([i for i, _ in pairs], embed([q for _, q in pairs]) if pairs else None)
-        return cls(passages=passages, k=k, bm25=bm25, vectors=embed(texts), questions=questions)
+        bm25 = BM25Okapi([words(p.page_content) or ["_"] for p in passages])
+        return cls(passages=passages, k=k, bm25=bm25, vectors=embed([p.page_content for p in passages]))
 
     def ranked(self, query: str, depth: int = CANDIDATES) -> list[int]:
         """Passage indices, best first, by fused rank of the lexical and the dense ranking."""
@@ -148,15 +133,9 @@ class HybridRetriever(BaseRetriever):
         # A passage that shares no word with the query has no lexical rank: ranking it by file order
         # would push a paraphrase that only the dense ranking finds below passages that come first.
         lexical = [i for i in np.argsort(-matches, kind="stable")[:depth].tolist() if matches[i] > 0]
-        query_vector = embed([query])[0]
-        dense = np.argsort(-(self.vectors @ query_vector), kind="stable")[:depth].tolist()
-        rankings = [lexical, dense]
-        pair_indices, question_vectors = self.questions
-        if pair_indices:
-            order = np.argsort(-(question_vectors @ query_vector), kind="stable")[:depth].tolist()
-            rankings.append([pair_indices[j] for j in order])
+        dense = np.argsort(-(self.vectors @ embed([query])[0]), kind="stable")[:depth].tolist()
         scores: dict[int, float] = {}
-        for ranking in rankings:
+        for ranking in (lexical, dense):
             for rank, index in enumerate(ranking):
                 scores[index] = scores.get(index, 0.0) + 1.0 / (RRF_CONSTANT + rank + 1)
         return sorted(scores, key=lambda i: (-scores[i], i))

@@ -10,7 +10,7 @@ from bot.embeddings import embed
 from bot.errors import InputError
 from bot.personas import load_catalog
 from bot.prompts import PromptFormat, render_messages
-from bot.retrieval import (KNOWLEDGE_FILE, PASSAGE_CHARS, HybridRetriever, pair_question, adapter_knowledge, document_passages,
+from bot.retrieval import (KNOWLEDGE_FILE, PASSAGE_CHARS, HybridRetriever, adapter_knowledge, document_passages,
                            knowledge_beside, load_knowledge, pair_passage, read_passages, save_passages,
                            split_markdown, words)
 from tests.conftest import EchoChatModel
@@ -184,15 +184,3 @@ def test_passages_round_trip_through_knowledge_jsonl(knowledge, tmp_path):
         f.write("\n" + '{"source": "x.md"}' + "\n")
     with pytest.raises(InputError, match=f"{tmp_path / KNOWLEDGE_FILE}:{len(passages) + 2}: expected a JSON object"):
         read_passages(tmp_path / KNOWLEDGE_FILE)
-
-
-def test_a_question_answer_passage_is_also_matched_on_its_question_alone():
-    pair = pair_passage("Can I pay in instalments?", "Yes: choose Split at checkout and the price is charged in three "
-                        "parts a month apart, the first when the order ships.", "faq.jsonl:3")
-    assert pair_question(pair.page_content) == "Can I pay in instalments?"
-    assert pair_question(CATALOGUE[0]) is None
-    billing = "Billing › Payment methods\nWe accept cards and PayPal; the full amount is charged when you order."
-    retriever = HybridRetriever.over([Document(page_content=text) for text in CATALOGUE + [billing]] + [pair], k=1)
-    query = "Is there a way to pay bit by bit?"
-    assert dense_ranking(retriever, query)[0] == len(CATALOGUE), "on whole passages, MiniLM prefers the billing one"
-    assert retriever.invoke(query) == [pair]
