@@ -332,6 +332,17 @@ def test_a_broken_model_directory_is_one_line_naming_it(capsys, tmp_path, tiny_m
     assert line.startswith(f"tandem: {model}") and fragment in line, line
 
 
+@pytest.mark.parametrize("summary", [b"{bad", b"[]", b'{"cells": []}', b'{"manifest": {}, "cells": [1]}',
+                                     b'{"manifest": {}, "cells": [{"cell": "x", "adherence": "high"}]}',
+                                     b'{"manifest": {}, "cells": [{"cell": "x", "key_fact_recall": true}]}',
+                                     b"[" * 100_000])
+def test_a_broken_report_directory_given_to_compare_is_one_line(capsys, tmp_path, summary):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "summary.json").write_bytes(summary)
+    line = one_line_error(capsys, "eval", "--compare", tmp_path / "old", tmp_path / "old")
+    assert line.startswith(f"tandem: {tmp_path / 'old' / 'summary.json'}: not ")
+
+
 # Silent acceptance ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("old, new, fragment", [
