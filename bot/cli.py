@@ -178,7 +178,7 @@ def _retriever(args, chat_model):
     if args.no_knowledge:
         return None
     if args.knowledge is not None:
-        print(f"tandem: indexing {args.knowledge} for retrieval", file=sys.stderr, flush=True)
+        print(f"tandem: indexing {printable(args.knowledge)} for retrieval", file=sys.stderr, flush=True)
         return load_knowledge(args.knowledge)
     return default_retriever(chat_model)
 
@@ -227,7 +227,7 @@ def run_chat(args) -> int:
         # Bytes that are not UTF-8 become lone surrogates that check_text refuses, instead of an exception
         # out of input() that would end the session.
         sys.stdin.reconfigure(errors="surrogateescape")
-    print(f"Tandem chat on {chat_model.describe()}\npersona: {persona}, instruction: {instruction}\n{CHAT_HELP}")
+    print(f"Tandem chat on {printable(chat_model.describe())}\npersona: {persona}, instruction: {instruction}\n{CHAT_HELP}")
     while True:
         try:
             line = input(f"[{persona}] you> ")
@@ -300,7 +300,7 @@ def run_serve(args) -> int:
     store = None if args.no_log else ConversationStore()
     app = build_app(chat_model, catalog, chat_model.describe(), args.max_chars, retriever=_retriever(args, chat_model),
                     has_adapter=chat_model.loaded.adapter is not None, store=store)
-    print(f"Tandem chat on http://{args.host}:{args.port} ({chat_model.describe()}); "
+    print(f"Tandem chat on http://{args.host}:{args.port} ({printable(chat_model.describe())}); "
           + ("conversation log off" if store is None else f"conversation log: {store.path}"), flush=True)
     launch(app, args.host, args.port, auth)
     return 0
@@ -334,7 +334,7 @@ def run_api(args) -> int:
         store=store, retrieval=retriever is not None and model_format(chat_model).retrieval,
         api_keys=frozenset(keys), capacity=args.capacity or CAPACITY, max_tokens=args.max_tokens or MAX_TOKENS,
         max_chars=args.max_chars)
-    print(f"Tandem API on http://{args.host}:{args.port}/v1 ({chat_model.describe()}); "
+    print(f"Tandem API on http://{args.host}:{args.port}/v1 ({printable(chat_model.describe())}); "
           + ("conversation log off" if store is None else f"conversation log: {store.path}"), flush=True)
     uvicorn.run(build_api(context), host=args.host, port=args.port, log_level="warning")
     return 0
