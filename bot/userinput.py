@@ -1,8 +1,9 @@
 """What users hand to Tandem, taken defensively: files read only when regular and bounded, text checked to be
 valid Unicode, and anything shown back on a terminal escaped.
 
-Every reader of a file a user names (personas, recipes, training data, adapter cards and configs) goes
-through `read_user_file`, so none of them can hang on a FIFO or fill memory from /dev/zero.
+The readers of files a user names (personas, recipes, eval configs, training and evaluation data, adapter
+and model configs, adapter cards, API key files, report summaries) go through `read_user_file`, so none
+of them can hang on a FIFO or fill memory from /dev/zero.
 """
 
 import json
@@ -15,7 +16,7 @@ from bot.errors import InputError, TandemError
 MAX_CONFIG_BYTES = 1 << 20
 """Persona, instruction, recipe and configuration files, adapter cards: far below this."""
 MAX_DATA_BYTES = 256 << 20
-"""Training and evaluation data: the sample domain is 100 KB; a file is read whole and parsed in memory."""
+"""Training and evaluation data: the sample domain's is 260 KB; a file is read whole and parsed in memory."""
 
 
 def read_user_file(path: Path | str, error: type[TandemError] = TandemError, limit: int = MAX_CONFIG_BYTES) -> bytes:
