@@ -32,13 +32,13 @@ def run_variant(variant: str, data: list[Path], steps: int, csv_columns: tuple[s
     from bot.models import load_model
     from finetune.data import CsvColumns
     from finetune.recipe import load_recipe, with_overrides
-    from finetune.train import TrainRequest, make_trainer, prepare, use_bf16
+    from finetune.train import TrainRequest, make_trainer, prepare, read_training_data, use_bf16
 
     recipe = with_overrides(load_recipe("default"), {"general_replay": 0, "validation_fraction": 0.0, **settings})
     request = TrainRequest(data=data, out=Path(f"/tmp/tandem-bench-{variant}"), recipe=recipe,
                            columns=CsvColumns(*csv_columns))
     loaded = load_model(recipe.base_model)
-    prepared = prepare(request, loaded)
+    prepared = prepare(request, loaded, read_training_data(request))
     rows = [r.as_dict() for r in prepared.train_rows][: steps * recipe.batch_size]
     stamps = []
 

@@ -30,6 +30,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from bot.errors import InputError
+from bot.userinput import check_text
 from bot.models import DEFAULT_MODEL, default_adapter
 from bot.personas import Catalog, load_catalog
 from bot.prompts import PromptFormat, render_messages
@@ -47,7 +48,7 @@ def check_question(question, max_chars: int = MAX_MESSAGE_CHARS) -> str:
     if len(question) > max_chars:
         raise InputError(f"The message has {len(question):,} characters; the limit is {max_chars:,}. "
                          "Please shorten it (nothing was sent to the model).")
-    return question
+    return check_text(question, "The message")
 
 
 def find_passages(retriever: BaseRetriever, question: str) -> list[str]:

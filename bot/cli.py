@@ -15,7 +15,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from bot.errors import TandemError
-from bot.userinput import check_text, printable, read_user_text
+from bot.userinput import check_text, printable, read_user_text, terminal_text
 
 EXIT_USER_ERROR = 2
 
@@ -203,7 +203,7 @@ def run_ask(args) -> int:
     # Retrieval is asked for: the chain's default follows the model's prompt format, off for a base model.
     for token in chain.stream({"question": args.question, "persona": persona, "instruction": instruction,
                                "retrieval": retriever is not None}):
-        sys.stdout.write(token)
+        sys.stdout.write(terminal_text(token))
         sys.stdout.flush()
     sys.stdout.write("\n")
     return 0
@@ -272,7 +272,7 @@ def _stream_answer(chain, inputs: dict) -> str:
         print("bot> ", end="", flush=True)
         for token in stream:
             answer += token
-            print(token, end="", flush=True)
+            print(terminal_text(token), end="", flush=True)
     except KeyboardInterrupt:
         print(" [stopped]", end="")
     finally:

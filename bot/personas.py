@@ -35,7 +35,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Example(Strict):
+class Exchange(Strict):
     """One few-shot exchange shown to the model before the conversation."""
 
     user: Text
@@ -95,7 +95,7 @@ class Persona(Strict):
     audience: Line
     description: Text
     system_prompt: Text
-    examples: list[Example] = Field(min_length=2)
+    examples: list[Exchange] = Field(min_length=2)
     style: StyleRules = StyleRules()
     generation: Generation = Generation()
 

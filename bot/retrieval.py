@@ -24,6 +24,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
 from bot.errors import InputError
+from bot.userinput import MAX_DATA_BYTES, check_text, read_user_text, valid_unicode
 
 PASSAGE_CHARS = 700
 TOP_K = 3
@@ -63,10 +64,7 @@ def document_passages(directory: Path) -> list[Document]:
         raise InputError(f"{directory}: no knowledge files (*.md) found for retrieval")
     passages = []
     for path in files:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise InputError(f"{path}: cannot read this knowledge file: {error}") from None
+        text = check_text(read_user_text(path, InputError, MAX_DATA_BYTES), str(path))
         passages += split_markdown(text, str(path.relative_to(directory)))
     return passages
 
@@ -85,13 +83,15 @@ def save_passages(passages: list[Document], path: Path) -> None:
 
 def read_passages(path: Path) -> list[Document]:
     passages = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_user_text(path, InputError, MAX_DATA_BYTES).splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-            passages.append(Document(page_content=record["text"], metadata={"source": record.get("source", "")}))
-        except (ValueError, KeyError, TypeError):
+            if not isinstance(record["text"], str) or not valid_unicode(record):
+                raise ValueError
+            passages.append(Document(page_content=record["text"], metadata={"source": str(record.get("source", ""))}))
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise InputError(f"{path}:{number}: expected a JSON object with a \"text\" string") from None
     return passages
 

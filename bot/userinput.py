@@ -81,6 +81,13 @@ def printable(text: str) -> str:
                    for c in str(text))
 
 
+def terminal_text(text: str) -> str:
+    """Model output safe to stream to a terminal: control characters other than newline and tab (ESC starts
+    terminal commands) become escapes; everything else, emoji joiners and no-break spaces included, is kept."""
+    return "".join(c.encode("unicode_escape").decode("ascii")
+                   if (ord(c) < 32 and c not in "\n\t") or 127 <= ord(c) < 160 else c for c in text)
+
+
 def _kind(mode: int) -> str:
     for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
                        (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):

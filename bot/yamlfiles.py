@@ -1,6 +1,7 @@
 """YAML files validated into pydantic models, with errors that name the file, the field and the line."""
 
 import re
+import typing
 from pathlib import Path
 
 import yaml
@@ -53,11 +54,29 @@ StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float",
                                    re.compile(r"^[-+]?[0-9][0-9_]*(\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
 
 
+def _mentions_path(annotation) -> bool:
+    return annotation is Path or any(_mentions_path(argument) for argument in typing.get_args(annotation))
+
+
+def _strings_as_paths(kind: type[BaseModel], data: dict) -> dict:
+    """`data` with the strings (and lists of strings) given to `kind`'s Path fields made Paths."""
+    converted = dict(data)
+    for name, info in kind.model_fields.items():
+        value = data.get(name)
+        if not _mentions_path(info.annotation):
+            continue
+        if isinstance(value, str):
+            converted[name] = Path(value)
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            converted[name] = [Path(item) for item in value]
+    return converted
+
+
 def load_yaml_model(path: Path, kind: type[BaseModel], error: type[TandemError] = TandemError, strict: bool = False):
     """The YAML file at `path` validated into `kind`; any problem is one `error` naming file:line and field.
 
     `strict`: a value must have its field's type as written (`max_words: "120"` or `max_words: true` is an
-    error, not 120 or 1); off for models whose fields YAML cannot write as such (a Path is a string).
+    error, not 120 or 1). YAML has no path type, so a string given to a Path field is taken as a path.
     """
     text = read_user_text(path, error)
     try:
@@ -70,6 +89,8 @@ def load_yaml_model(path: Path, kind: type[BaseModel], error: type[TandemError] 
         raise error(f"{path}: invalid YAML: nested too deeply") from None
     if not isinstance(data, dict):
         raise error(f"{path}: expected a mapping of fields, got {type(data).__name__}")
+    if strict:
+        data = _strings_as_paths(kind, data)
     try:
         return kind.model_validate(data, strict=strict)
     except ValidationError as invalid:

@@ -317,14 +317,14 @@ def training_warnings(examples: list[Example], duplicates: int = 0) -> list[str]
         warnings.append(f"only {count} usable example(s){removed}; " + (
             f"training needs at least {MIN_EXAMPLES}, and a few dozen to mean something" if count < MIN_EXAMPLES
             else "the adapter will mostly learn their wording"))
-    if count >= MIN_EXAMPLES and len({normalise(e.answer) for e in examples}) == 1:
+    if count >= MIN_EXAMPLES and len({fold_text(e.answer) for e in examples}) == 1:
         warnings.append(f"all {count} examples have the same answer; the adapter will learn to give it to any question")
-    if count >= MIN_EXAMPLES and len({normalise(e.question) for e in examples}) == 1:
+    if count >= MIN_EXAMPLES and len({fold_text(e.question) for e in examples}) == 1:
         warnings.append(f"all {count} examples ask the same question; the adapter will learn one of its answers")
     return warnings
 
 
-def normalise(text: str) -> str:
+def fold_text(text: str) -> str:
     """Case, punctuation and spacing folded, so trivially different copies compare equal."""
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
@@ -333,7 +333,7 @@ def deduplicate(examples: list[Example]) -> tuple[list[Example], int]:
     """Keep the first of each group of exact or near duplicates (same question and answer once normalised)."""
     seen, kept = set(), []
     for example in examples:
-        key = (normalise(example.question), normalise(example.answer))
+        key = (fold_text(example.question), fold_text(example.answer))
         if key not in seen:
             seen.add(key)
             kept.append(example)

@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import TandemError
-from bot.adapters import CARD_FILE, adapter_format
+from bot.adapters import adapter_format, read_card
 from bot.chain import build_chain
 from bot.chat_model import load_chat_model
 from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
@@ -77,13 +77,13 @@ class EvalConfig(BaseModel):
 
 
 def load_eval_config(path: Path) -> EvalConfig:
-    return load_yaml_model(path, EvalConfig, EvalError)
+    return load_yaml_model(path, EvalConfig, EvalError, strict=True)
 
 
 @dataclass(frozen=True)
 class Cell:
-    model: str
-    """'base' or the adapter's label."""
+    variant: str
+    """Which model answers: 'base' or the adapter's label ('tuned'); results.jsonl calls it "model"."""
     adapter: str | None
     persona: str | None
     few_shot: bool = False
@@ -97,12 +97,12 @@ class Cell:
 
     @property
     def label(self) -> str:
-        return f"{self.model} · {self.prompt}"
+        return f"{self.variant} · {self.prompt}"
 
     def inputs(self, question: str, passages: list[str] | None = None) -> dict:
         """The chain input that asks this cell's question: every switch explicit, so a cell means one thing."""
         inputs = {"question": question, "persona": self.persona, "few_shot": self.few_shot,
-                  "retrieval": self.retrieval, "adapter": self.model != "base"}
+                  "retrieval": self.retrieval, "adapter": self.variant != "base"}
         if self.retrieval:
             inputs["passages"] = passages or []
         return inputs
@@ -187,7 +187,7 @@ def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvCol
             for model, variant_adapter in variants:
                 if variant_adapter is not None:
                     chat_model.merge_adapter()
-                for cell in [c for c in cells if c.model == model]:
+                for cell in [c for c in cells if c.variant == model]:
                     inputs = [cell.inputs(q.question, passages.get(q.question)) for q in questions]
                     for question, answer in zip(questions, _answer_all(chain, inputs, config.batch_size, bar)):
                         shown = passages.get(question.question, []) if cell.retrieval else None
@@ -266,7 +266,7 @@ def _answer_row(kind: str, cell: Cell, question: Example, answer, passages: list
     usage, meta = answer.usage_metadata or {}, answer.response_metadata
     batch_size = meta.get("batch_size", 1)
     return {
-        "kind": kind, "cell": cell.label, "model": cell.model, "adapter": cell.adapter, "prompt": cell.prompt,
+        "kind": kind, "cell": cell.label, "model": cell.variant, "adapter": cell.adapter, "prompt": cell.prompt,
         "persona": cell.persona, "few_shot": cell.few_shot, "retrieval": cell.retrieval,
         "question": question.question, "reference": question.answer if kind == "domain" else None,
         "key_facts": list(question.key_facts), "group": question.group, "category": question.category,
@@ -292,16 +292,16 @@ def _score(rows: list[dict], catalog: Catalog) -> None:
                                                                    *(row["passages"] or [])])
         if row["persona"]:
             row["style_violations"] = catalog.persona(row["persona"]).style.violations(row["answer"])
-            row["adheres"] = not row["style_violations"]
+            row["adherence"] = not row["style_violations"]
         else:
-            row["style_violations"], row["adheres"] = None, None
+            row["style_violations"], row["adherence"] = None, None
     for row, score in zip(domain, cosine_pairs([r["answer"] for r in domain], [r["reference"] for r in domain])):
         row["similarity"] = score
-    _score_consistency(domain)
+    _score_agreement(domain)
     _score_drift([r for r in rows if r["kind"] == "general"])
 
 
-def _score_consistency(domain: list[dict]) -> None:
+def _score_agreement(domain: list[dict]) -> None:
     """`agreement`: each answer's mean cosine with the answers to the other questions of its paraphrase group."""
     groups: dict[tuple, list[dict]] = {}
     for row in domain:
@@ -362,8 +362,8 @@ def _shown_config(config: EvalConfig) -> dict:
 
 
 def _adapter_metadata(path: Path) -> dict:
-    metadata_file = Path(path) / CARD_FILE
-    metadata = json.loads(metadata_file.read_text()) if metadata_file.is_file() else {}
+    card = read_card(path)
+    metadata = card.model_dump(mode="json") if card else {}
     weights = Path(path) / "adapter_model.safetensors"
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12] if weights.is_file() else None
     return {"path": shown_path(path), "weights_sha256": digest, **metadata}

@@ -20,7 +20,7 @@ from bot.errors import TandemError
 from bot.files import write_atomically
 from bot.paths import PROJECT_ROOT
 from bot.store import ConversationStore
-from finetune.data import load_examples, normalise
+from finetune.data import fold_text, load_examples
 
 SCRUB_KINDS = ("email", "phone", "card")
 DEFAULT_EXISTING = PROJECT_ROOT / "data" / "fernhollow-support" / "train.jsonl"
@@ -67,7 +67,7 @@ def export_feedback(store: ConversationStore, out: Path, since: datetime | date 
         counts = dict.fromkeys(SCRUB_KINDS, 0)
         question = scrub_text(turn["question"], scrub, counts).strip()
         answer = scrub_text(answer, scrub, counts).strip()
-        key = (normalise(question), normalise(answer))
+        key = (fold_text(question), fold_text(answer))
         if not question or not answer:
             report.skipped_empty += 1
         elif key in training:
@@ -91,7 +91,7 @@ def _training_pairs(paths: list[Path]) -> set[tuple[str, str]]:
     """(question, answer) of every training example, normalised as finetune.data de-duplicates them."""
     if not paths:
         return set()
-    return {(normalise(e.question), normalise(e.answer)) for e in load_examples(list(paths)).examples}
+    return {(fold_text(e.question), fold_text(e.answer)) for e in load_examples(list(paths)).examples}
 
 
 # Scrubbing. Cards are matched before phones, so a card's digit groups are never taken for a phone.

@@ -19,7 +19,7 @@ UNITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 CURRENCY_WORDS = {"usd", "dollar", "dollars", "eur", "euro", "euros", "gbp", "pound", "pounds"}
 
 
-def normalise(text: str) -> list[str]:
+def fact_tokens(text: str) -> list[str]:
     """Text as comparable tokens: case folded, number words as digits, "1,000.00" as "1000", "89.60" as "89.6",
     currency symbols and words dropped, "per cent" as "%", plural s removed from words."""
     text = unicodedata.normalize("NFKC", text).lower()
@@ -43,7 +43,7 @@ def normalise(text: str) -> list[str]:
 
 def contains_fact(answer: str, fact: str) -> bool:
     """Whether the fact's tokens appear, in order and contiguous, among the answer's tokens."""
-    needle, haystack = normalise(fact), normalise(answer)
+    needle, haystack = fact_tokens(fact), fact_tokens(answer)
     if not needle:
         return False
     return any(haystack[i:i + len(needle)] == needle for i in range(len(haystack) - len(needle) + 1))
@@ -68,7 +68,7 @@ def specifics(text: str) -> set[str]:
     found = {email.lower().rstrip(".") for email in EMAIL.findall(text)}
     rest = EMAIL.sub(" ", LIST_MARKER.sub(" ", text))
     found |= {code.lower() for code in CODE.findall(rest) if not code.isdigit() and not _is_quantity(code)}
-    found |= {token for token in normalise(rest) if token[0].isdigit()}
+    found |= {token for token in fact_tokens(rest) if token[0].isdigit()}
     return found
 
 

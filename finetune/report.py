@@ -23,7 +23,7 @@ METRICS = [
     ("similarity", "Similarity to reference", "", True),
     ("adherence", "Persona adherence", "%", True),
     ("reading_ease", "Reading ease", "", True),
-    ("consistency", "Paraphrase agreement", "", True),
+    ("agreement", "Paraphrase agreement", "", True),
     ("seconds_per_answer", "s / answer", "", False),
     ("tokens_per_second", "Generated tok/s", "", True),
     ("prompt_tokens", "Prompt tokens", "", False),
@@ -41,7 +41,7 @@ def summarise(rows: list[dict]) -> list[dict]:
         first = members[0]
         recall = mean(r["key_fact_recall"] for r in members)
         in_passages = mean(r.get("passage_recall") for r in members)
-        adheres = [r["adheres"] for r in members if r["adheres"] is not None]
+        adherent = [r["adherence"] for r in members if r["adherence"] is not None]
         seconds = sum(r["seconds"] for r in members)
         summaries.append({
             "cell": label, "model": first["model"], "prompt": first["prompt"], "persona": first["persona"],
@@ -50,9 +50,9 @@ def summarise(rows: list[dict]) -> list[dict]:
             "passage_recall": None if in_passages is None else round(100 * in_passages, 1),
             "unsupported_rate": round(100 * sum(bool(r.get("unsupported")) for r in members) / len(members), 1),
             "similarity": _round(mean(r["similarity"] for r in members), 3),
-            "adherence": round(100 * sum(adheres) / len(adheres), 1) if adheres else None,
+            "adherence": round(100 * sum(adherent) / len(adherent), 1) if adherent else None,
             "reading_ease": _round(mean(r["reading_ease"] for r in members), 1),
-            "consistency": _round(mean(r["agreement"] for r in members), 3),
+            "agreement": _round(mean(r["agreement"] for r in members), 3),
             "seconds_per_answer": round(seconds / len(members), 3),
             "tokens_per_second": round(sum(r["new_tokens"] for r in members) / seconds, 1) if seconds else None,
             "prompt_tokens": round(mean(r["prompt_tokens"] for r in members), 1),
@@ -312,7 +312,7 @@ def _changed_inputs(old: dict, new: dict) -> list[str]:
 
 def compare_markdown(result: dict) -> str:
     shown = [("key_fact_recall", "Recall"), ("adherence", "Adherence"), ("similarity", "Similarity"),
-             ("consistency", "Agreement"), ("seconds_per_answer", "s/answer")]
+             ("agreement", "Agreement"), ("seconds_per_answer", "s/answer")]
     lines = [f"# Report comparison", "", f"Old: `{result['old']}`  ", f"New: `{result['new']}`", ""]
     if result["regressions"]:
         lines += ["## Regressions", ""] + [f"- <span class='regression'>{r}</span>" for r in result["regressions"]]

@@ -79,12 +79,17 @@ class Prepared:
         return max(len(r.input_ids) for r in self.train_rows + self.validation_rows)
 
 
-def prepare(request: TrainRequest, loaded) -> Prepared:
-    """Load, validate, split, ground (RAFT) and tokenize the data; add the general replay."""
-    recipe = request.recipe
+def read_training_data(request: TrainRequest):
+    """The request's examples, validated and reported on: called before any model loads, so bad data costs nothing."""
     data = load_examples(request.data, request.format, request.columns, request.strict)
     _report(data.problems, data.duplicates, len(data.examples))
     _check_enough(data)
+    return data
+
+
+def prepare(request: TrainRequest, loaded, data) -> Prepared:
+    """Split, ground (RAFT) and tokenize the data (from `read_training_data`); add the general replay."""
+    recipe = request.recipe
     catalog = load_catalog()
     prompt_format = PromptFormat(few_shot=False, retrieval=recipe.retrieval, top_k=recipe.top_k)
     train_set, validation_set = split(data.examples, recipe.validation_fraction, recipe.seed)
@@ -110,8 +115,9 @@ def train(request: TrainRequest) -> Path:
     """Run the whole pipeline and return the adapter directory."""
     recipe = request.recipe
     _check_out(request)
+    data = read_training_data(request)
     loaded = load_model(recipe.base_model)
-    prepared = prepare(request, loaded)
+    prepared = prepare(request, loaded, data)
     leaks = _leakage([r.example for r in prepared.train_rows], request.eval_data)
     print_plan(prepared.train_rows, recipe, prepared.max_length, loaded.model)
     trainer = make_trainer(loaded.model, loaded.tokenizer, recipe, request.out, prepared.max_length,

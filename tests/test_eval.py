@@ -206,9 +206,9 @@ def test_row_scores_follow_from_the_answers(report):
                                                                            *(row["passages"] or [])])
         if row["persona"]:
             violations = catalog.persona(row["persona"]).style.violations(row["answer"])
-            assert (row["style_violations"], row["adheres"]) == (violations, not violations)
+            assert (row["style_violations"], row["adherence"]) == (violations, not violations)
         else:
-            assert row["adheres"] is None
+            assert row["adherence"] is None
         assert row["new_tokens"] <= budget(row, MAX_NEW_TOKENS)
         assert not row["truncated"] or row["new_tokens"] == budget(row, MAX_NEW_TOKENS), "a truncated answer used it all"
     similarity = cosine_pairs([r["answer"] for r in domain], [r["reference"] for r in domain])
@@ -237,7 +237,7 @@ def expected_figures(members: list[dict]) -> dict:
         values = [r[key] for r in members if r[key] is not None]
         return sum(values) / len(values) if values else None
 
-    recall, adheres = average("key_fact_recall"), [r["adheres"] for r in members if r["adheres"] is not None]
+    recall, adheres = average("key_fact_recall"), [r["adherence"] for r in members if r["adherence"] is not None]
     in_passages = average("passage_recall")
     return {
         "answers": len(members),
@@ -245,7 +245,7 @@ def expected_figures(members: list[dict]) -> dict:
         "passage_recall": None if in_passages is None else round(100 * in_passages, 1),
         "adherence": round(100 * adheres.count(True) / len(adheres), 1) if adheres else None,
         "similarity": round(average("similarity"), 3),
-        "consistency": round(average("agreement"), 3),
+        "agreement": round(average("agreement"), 3),
         "tokens_per_second": round(sum(r["new_tokens"] for r in members) / sum(r["seconds"] for r in members), 1),
     }
 
@@ -257,7 +257,7 @@ def test_summary_figures_are_recomputable_from_the_rows_and_shown_in_the_table(r
     headings = [h.strip() for h in table[0].strip("|").split("|")]
     columns = {"key_fact_recall": ("Key-fact recall", "%"), "passage_recall": ("Key facts in passages", "%"),
                "adherence": ("Persona adherence", "%"),
-               "similarity": ("Similarity to reference", ""), "consistency": ("Paraphrase agreement", ""),
+               "similarity": ("Similarity to reference", ""), "agreement": ("Paraphrase agreement", ""),
                "tokens_per_second": ("Generated tok/s", ""), "answers": ("Answers", "")}
     shown = {line.split("|")[1].strip(): [v.strip() for v in line.strip("|").split("|")] for line in table[1:]}
     for label in CELLS:
@@ -345,22 +345,22 @@ def row(cell: str, **values) -> dict:
     model, prompt = cell.split(" · ")
     return {"kind": "domain", "cell": cell, "model": model, "prompt": prompt,
             "persona": None if prompt == "none" else prompt, "few_shot": False, "retrieval": False,
-            "key_fact_recall": None, "adheres": None, "similarity": 0.5, "reading_ease": 60.0, "agreement": None,
+            "key_fact_recall": None, "adherence": None, "similarity": 0.5, "reading_ease": 60.0, "agreement": None,
             "seconds": 0.5, "new_tokens": 10, "prompt_tokens": 40, "truncated": False, **values}
 
 
 def test_summarise_and_verdict_on_rows_written_by_hand():
-    rows = [row("base · support", key_fact_recall=0.5, adheres=True),
-            row("base · support", key_fact_recall=0.0, adheres=False),
-            row("base · support", adheres=True),
-            row("tuned · support", key_fact_recall=1.0, adheres=True, seconds=0.25),
-            row("tuned · support", key_fact_recall=1.0, adheres=True, seconds=0.25, agreement=0.9),
+    rows = [row("base · support", key_fact_recall=0.5, adherence=True),
+            row("base · support", key_fact_recall=0.0, adherence=False),
+            row("base · support", adherence=True),
+            row("tuned · support", key_fact_recall=1.0, adherence=True, seconds=0.25),
+            row("tuned · support", key_fact_recall=1.0, adherence=True, seconds=0.25, agreement=0.9),
             {"kind": "general", "model": "tuned", "base_similarity": 0.4},
             {"kind": "general", "model": "tuned", "base_similarity": 0.6}]
     base, tuned = summarise(rows)
     assert (base["key_fact_recall"], base["adherence"], base["answers"]) == (25.0, 66.7, 3)
     assert base["tokens_per_second"] == 20.0, "30 tokens in 1.5 s"
-    assert (tuned["key_fact_recall"], tuned["adherence"], tuned["consistency"], tuned["seconds_per_answer"]) == \
+    assert (tuned["key_fact_recall"], tuned["adherence"], tuned["agreement"], tuned["seconds_per_answer"]) == \
         (100.0, 100.0, 0.9, 0.25)
     assert drift(rows, 0.6) == [{"model": "tuned", "questions": 2, "similarity_to_base": 0.5, "flagged": True}]
     assert drift(rows, 0.4)[0]["flagged"] is False
@@ -380,7 +380,7 @@ def test_the_verdict_sets_retrieval_recall_against_the_facts_its_passages_held()
 def write_summary(directory: Path, recall: float, adherence: float = 90.0, support_hash: str = "aaaaaaaaaaaa") -> Path:
     directory.mkdir(parents=True)
     cells = [{"cell": "base · support", "key_fact_recall": recall, "adherence": adherence, "similarity": 0.5,
-              "consistency": None, "seconds_per_answer": 1.0},
+              "agreement": None, "seconds_per_answer": 1.0},
              {"cell": "tuned · none", "key_fact_recall": 50.0, "adherence": None, "similarity": 0.4}]
     manifest = {"personas": {"support": support_hash}, "instructions": {"direct": "dddddddddddd"}, "adapters": {},
                 "questions_hash": "qqqq"}

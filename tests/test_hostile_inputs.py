@@ -475,3 +475,97 @@ def test_keys_and_names_with_control_characters_are_escaped_in_problem_lines(cap
 ])
 def test_printable_escapes_what_a_terminal_would_act_on(text, shown):
     assert printable(text) == shown
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("line one\nline two\tend", "line one\nline two\tend"),
+    ("\x1b[2J\x1b]0;owned\x07", "\\x1b[2J\\x1b]0;owned\\x07"),
+    ("\x9b31m and \x7f", "\\x9b31m and \\x7f"),
+    ("no\u00a0break, 👩\u200d💻, 日本", "no\u00a0break, 👩\u200d💻, 日本"),
+])
+def test_model_output_streamed_to_a_terminal_cannot_drive_it(text, shown):
+    from bot.userinput import terminal_text
+
+    assert terminal_text(text) == shown
+
+
+def test_ask_prints_an_answer_with_escape_codes_escaped(capsys, monkeypatch):
+    from langchain_core.runnables import RunnableLambda
+
+    import bot.chain
+
+    monkeypatch.setattr(bot.chain, "build_chain", lambda *a, **k: RunnableLambda(lambda _: "ok \x1b[2J done"))
+    monkeypatch.setattr("bot.cli._chat_model", lambda args: None)
+    monkeypatch.setattr("bot.cli._retriever", lambda args, model: None)
+    code, out, _ = run(capsys, "ask", "hello")
+    assert code == 0 and "\x1b" not in out and "ok \\x1b[2J done" in out
+
+
+# Knowledge files and the chain's own check -------------------------------------------------------------------
+
+def test_a_fifo_or_bad_bytes_among_knowledge_files_is_one_line(tmp_path):
+    from bot.errors import InputError
+    from bot.retrieval import document_passages
+
+    (tmp_path / "good.md").write_text("# Shipping\nThree days.\n")
+    os.mkfifo(tmp_path / "pipe.md")
+    with pytest.raises(InputError, match="pipe.md: a FIFO, not a regular file"):
+        document_passages(tmp_path)
+    os.remove(tmp_path / "pipe.md")
+    (tmp_path / "bad.md").write_bytes(b"# Title\n\xff\xfe\n")
+    with pytest.raises(InputError, match=r"bad.md:2: not valid UTF-8"):
+        document_passages(tmp_path)
+
+
+@pytest.mark.parametrize("line", ['{"text": 5}', '{"text": "\\ud800"}', '{"source": "x"}', "[" * 100_000, "not json"])
+def test_a_broken_knowledge_jsonl_in_an_adapter_is_one_line_naming_its_line(tmp_path, line):
+    from bot.errors import InputError
+    from bot.retrieval import read_passages
+
+    path = tmp_path / "knowledge.jsonl"
+    path.write_text('{"text": "fine", "source": "a.md"}\n' + line + "\n")
+    with pytest.raises(InputError, match=r"knowledge.jsonl:2: expected a JSON object"):
+        read_passages(path)
+
+
+@pytest.mark.parametrize("question", ["\udcff", "ok \ud800"])
+def test_every_front_end_gets_the_unicode_check_from_the_chain(echo_model, question):
+    from bot.chain import build_chain
+    from bot.errors import InputError
+    from bot.personas import load_catalog
+
+    with pytest.raises(InputError, match="not valid Unicode"):
+        build_chain(echo_model, load_catalog()).invoke({"question": question, "persona": "support"})
+    assert not echo_model.calls, "nothing reached the model"
+
+
+def test_bad_training_data_is_reported_before_the_base_model_loads(capsys, tmp_path, monkeypatch):
+    import bot.models
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("the model was loaded before the data was checked")
+
+    monkeypatch.setattr(bot.models, "load_model", no_load)
+    monkeypatch.setattr("finetune.train.load_model", no_load, raising=False)
+    data = tmp_path / "one.jsonl"
+    data.write_text('{"question": "only one?", "answer": "yes"}\n')
+    code, _, err = run(capsys, "train", "--data", data, "--out", tmp_path / "adapter")
+    assert code == 2 and err.strip().splitlines()[-1].startswith("tandem: only 1 usable example")
+
+
+@pytest.mark.parametrize("field, fragment", [("limit: true", "valid integer"), ("batch_size: \"8\"", "valid integer"),
+                                             ("drift_threshold: yes", "valid number"), ("personas: support", "valid list")])
+def test_an_eval_config_is_as_strict_as_a_recipe(capsys, tmp_path, field, fragment):
+    config = tmp_path / "eval.yaml"
+    config.write_text(f"data: [{tmp_path / 'eval.jsonl'}]\nout: {tmp_path / 'reports'}\n{field}\n")
+    line = one_line_error(capsys, "eval", "--config", config)
+    assert f"{config}:3" in line and fragment in line
+
+
+def test_an_eval_config_still_takes_paths_as_strings(tmp_path):
+    from finetune.evaluate import load_eval_config
+
+    config = tmp_path / "eval.yaml"
+    config.write_text("data: [a.jsonl, b.csv]\nknowledge: docs\nadapters: [adapters/x]\nlimit: 5\n")
+    loaded = load_eval_config(config)
+    assert loaded.data == [Path("a.jsonl"), Path("b.csv")] and loaded.knowledge == Path("docs") and loaded.limit == 5

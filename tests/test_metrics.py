@@ -3,7 +3,7 @@ embedding similarity."""
 
 import pytest
 
-from finetune.metrics import (contains_fact, cosine_pairs, key_fact_recall, mean, normalise, reading_ease, specifics,
+from finetune.metrics import (contains_fact, cosine_pairs, key_fact_recall, mean, fact_tokens, reading_ease, specifics,
                               unsupported_specifics)
 
 
@@ -20,7 +20,7 @@ from finetune.metrics import (contains_fact, cosine_pairs, key_fact_recall, mean
     ("5 per cent", "5 %"),
 ])
 def test_equivalent_forms_normalise_to_the_same_tokens(left, right):
-    assert normalise(left) == normalise(right)
+    assert fact_tokens(left) == fact_tokens(right)
 
 
 @pytest.mark.parametrize("left, right", [
@@ -30,12 +30,12 @@ def test_equivalent_forms_normalise_to_the_same_tokens(left, right):
     ("30 days", "30 hours"),
 ])
 def test_different_values_stay_different(left, right):
-    assert normalise(left) != normalise(right)
+    assert fact_tokens(left) != fact_tokens(right)
 
 
 def test_compound_number_words_become_one_number():
     # "twenty-five" is one number; read as "20" and "5" it would also "state" the fact "5 days".
-    assert normalise("twenty-five days") == normalise("25 days")
+    assert fact_tokens("twenty-five days") == fact_tokens("25 days")
     assert not contains_fact("Delivery takes twenty-five days.", "5 days")
 
 

@@ -349,11 +349,11 @@ def test_prepare_grounds_the_examples_and_pads_to_the_longest(tiny_model_dir, tm
     from transformers import AutoTokenizer
 
     from finetune.grounding import NOT_IN_PASSAGES
-    from finetune.train import prepare
+    from finetune.train import prepare, read_training_data
 
     request = TrainRequest(data=[write_qa(tmp_path / "train.jsonl", 20)], out=tmp_path / "adapter",
                            recipe=tiny_recipe(tiny_model_dir, general_replay=0, unanswerable_fraction=0.5))
-    prepared = prepare(request, load_model(str(tiny_model_dir)))
+    prepared = prepare(request, load_model(str(tiny_model_dir)), read_training_data(request))
     rows = prepared.train_rows + prepared.validation_rows
     assert prepared.prompt_format == TUNED_FORMAT
     assert (len(prepared.passages), prepared.replayed, len(rows)) == (20, 0, 20)
