@@ -101,7 +101,7 @@ def test_cells_are_every_model_under_every_prompt_base_first():
     single = plan_cells(EvalConfig(personas=["plain"], prompts=["persona", "none"]), [Path("x")], catalog)
     assert [c.label for c in single] == ["base · none", "base · plain", "tuned · none", "tuned · plain"]
     same_names = plan_cells(EvalConfig(prompts=["none"]), [Path("a/run"), Path("b/run")], catalog)
-    assert [c.model for c in same_names] == ["base", "tuned:run", "tuned:run-2"]
+    assert [c.variant for c in same_names] == ["base", "tuned:run", "tuned:run-2"]
 
 
 def test_a_cell_asks_through_the_chain_with_every_switch_explicit():
