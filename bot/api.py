@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from bot.chain import MAX_MESSAGE_CHARS, build_chain
-from bot.errors import InputError, TandemError
+from bot.errors import TandemError
 from bot.personas import Catalog
 from bot.userinput import valid_unicode
 
@@ -271,7 +271,7 @@ def _answer(context: ApiContext, chat: ChatRequest) -> dict:
 def _invoke(context: ApiContext, chat: ChatRequest):
     try:
         return context.chain.invoke(chat.inputs)
-    except (InputError, TandemError) as error:
+    except TandemError as error:
         raise ApiError(400, str(error)) from None
 
 
@@ -294,7 +294,7 @@ def _stream_events(context: ApiContext, chat: ChatRequest):
                 parts.append(piece.content)
                 if piece.content:
                     yield event({"content": piece.content})
-        except (InputError, TandemError) as error:
+        except TandemError as error:
             yield f"data: {json.dumps(ApiError(400, str(error)).body())}\n\n"
             return
         yield event({}, "stop")
