@@ -30,6 +30,7 @@ from bot.chain import MAX_MESSAGE_CHARS, build_chain
 from bot.errors import TandemError
 from bot.personas import Catalog
 from bot.userinput import valid_unicode
+from bot.versions import keep_version
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_TOKENS = 512
@@ -310,7 +311,7 @@ def _log(context: ApiContext, chat: ChatRequest, answer: str, started: datetime)
     catalog, inputs = context.catalog, chat.inputs
     context.store.log_turn(
         session_id=f"api:{chat.client}", persona_id=inputs["persona"],
-        persona_hash=catalog.persona(inputs["persona"]).content_hash, instruction_id=inputs["instruction"],
+        persona_hash=keep_version(catalog.persona(inputs["persona"])), instruction_id=inputs["instruction"],
         instruction_hash=catalog.instruction(inputs["instruction"]).content_hash, base_model=context.base_model,
         adapter=context.adapter if inputs["adapter"] else None,
         retrieval=inputs.get("retrieval", context.retrieval and inputs["adapter"]),

@@ -1,7 +1,8 @@
 """The Gradio app: the chat (persona and instruction dropdowns, streamed answers, history per browser
-session, optional retrieval grounding) and a compare view (one question, up to four model × persona ×
-instruction combinations side by side)."""
+session, optional retrieval grounding), a compare view (one question, up to four model × persona ×
+instruction combinations side by side), the rated answers, and how each persona version has done (Prompts)."""
 
+import io
 import time
 import types
 import uuid
@@ -16,8 +17,10 @@ from langchain_core.runnables import Runnable
 
 from bot.chain import MAX_MESSAGE_CHARS, build_chain, check_question, find_passages
 from bot.errors import TandemError
+from bot.persona_stats import HEADERS, plot_stats, stats_rows, version_stats
 from bot.personas import Catalog
 from bot.store import ConversationStore
+from bot.versions import keep_version
 
 QUEUE_SIZE = 16
 """Requests waiting beyond this get "queue is full" at once instead of an endless spinner."""
@@ -41,6 +44,8 @@ class AppContext:
     adapter: Path | None
     has_adapter: bool
     """Offer base and tuned in the compare view."""
+    reports: tuple[Path, ...] = (Path("reports"),)
+    """Reports (or folders of them) whose figures the Prompts tab shows per persona version."""
 
 
 def new_session() -> dict:
@@ -109,7 +114,7 @@ def log_turn(context: AppContext, session: dict, persona_id: str, instruction_id
         return
     catalog = context.catalog
     turn = context.store.log_turn(
-        session_id=session["id"], persona_id=persona_id, persona_hash=catalog.persona(persona_id).content_hash,
+        session_id=session["id"], persona_id=persona_id, persona_hash=keep_version(catalog.persona(persona_id)),
         instruction_id=instruction_id, instruction_hash=catalog.instruction(instruction_id).content_hash,
         base_model=context.base_model, adapter=context.adapter, retrieval=bool(grounded), question=question,
         answer=answer, started_at=started, finished_at=datetime.now(timezone.utc))
@@ -156,6 +161,19 @@ def rated(context: AppContext, persona_filter: str, rating_filter: str) -> list[
              r["question"], r["answer"], r["correction"] or ""] for r in rows]
 
 
+def prompt_stats(context: AppContext, persona_filter: str):
+    """The Prompts tab's table (one row per persona version) and its chart, from the log and the reports."""
+    from PIL import Image
+
+    stats = version_stats(context.catalog, context.store, list(context.reports),
+                          None if persona_filter == ALL else persona_filter)
+    chart = io.BytesIO()
+    if not plot_stats(stats, chart):
+        return stats_rows(stats), None
+    chart.seek(0)
+    return stats_rows(stats), Image.open(chart)
+
+
 def compare(context: AppContext, question: str, *slots):
     """Answer one question with each enabled combination in turn; yields every answer box and latency."""
     answers, latencies = [""] * COMPARE_SLOTS, [""] * COMPARE_SLOTS
@@ -195,14 +213,16 @@ def bound(handler, context: AppContext):
 def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: str,
               max_chars: int = MAX_MESSAGE_CHARS, queue_size: int = QUEUE_SIZE,
               retriever: BaseRetriever | None = None, has_adapter: bool = False,
-              store: ConversationStore | None = None) -> gr.Blocks:
-    """The app around one loaded model; `has_adapter` offers base and tuned in the compare view, and
-    `store` (None: nothing is logged) records every chat turn and its thumbs and corrections."""
+              store: ConversationStore | None = None, reports: list[Path] | None = None) -> gr.Blocks:
+    """The app around one loaded model; `has_adapter` offers base and tuned in the compare view,
+    `store` (None: nothing is logged) records every chat turn and its thumbs and corrections, and the Prompts
+    tab reads figures from `reports` (default: reports/)."""
     loaded = getattr(chat_model, "loaded", None)
     context = AppContext(
         chain=build_chain(chat_model, catalog, max_chars, retriever), catalog=catalog, max_chars=max_chars,
         retriever=retriever, store=store, base_model=loaded.name if loaded else chat_model.describe(),
-        adapter=loaded.adapter if loaded else None, has_adapter=has_adapter)
+        adapter=loaded.adapter if loaded else None, has_adapter=has_adapter,
+        reports=tuple(reports) if reports is not None else (Path("reports"),))
     # Gradio's version check and telemetry would call out to the internet; Tandem runs offline.
     with gr.Blocks(title="Tandem chat", analytics_enabled=False) as app:
         gr.Markdown(f"## Tandem chat\n**Model:** {model_description}")
@@ -214,6 +234,8 @@ def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: st
             compare_tab(context)
         with gr.Tab("Rated answers") as tab:
             rated_answers_tab(context, tab)
+        with gr.Tab("Prompts") as tab:
+            prompts_tab(context, tab)
     app.queue(max_size=queue_size, default_concurrency_limit=1)
     return app
 
@@ -283,6 +305,22 @@ def rated_answers_tab(context: AppContext, tab: gr.Tab) -> None:
                          datatype=["str"] * 6, interactive=False, wrap=True)
     for trigger in (refresh.click, persona.change, rating.change, tab.select):
         trigger(bound(rated, context), inputs=[persona, rating], outputs=table, api_name=False)
+
+
+def prompts_tab(context: AppContext, tab: gr.Tab) -> None:
+    log = "the conversation log is off (--no-log)" if context.store is None else f"`{context.store.path}`"
+    gr.Markdown(f"Each persona version (content hash): turns, thumbs and latency from {log}, and the figures of "
+                f"every report under {', '.join(f'`{r}`' for r in context.reports)} that measured it. "
+                "`tandem personas diff ID` shows what changed between versions.")
+    with gr.Row():
+        persona = gr.Dropdown([ALL, *context.catalog.personas], value=ALL, label="Persona")
+        refresh = gr.Button("Refresh", scale=0, min_width=120)
+    table = gr.Dataframe(headers=HEADERS, datatype=["str"] * len(HEADERS), interactive=False, wrap=True)
+    chart = gr.Image(label="Figures per version over time", type="pil", format="png", interactive=False)
+    handler = bound(prompt_stats, context)
+    refresh.click(handler, inputs=[persona], outputs=[table, chart], api_name="prompt_stats")
+    for trigger in (persona.change, tab.select):
+        trigger(handler, inputs=[persona], outputs=[table, chart], api_name=False)
 
 
 def compare_tab(context: AppContext) -> None:

@@ -54,6 +54,8 @@ def make_parser() -> argparse.ArgumentParser:
     _add_knowledge_options(serve)
     serve.add_argument("--no-log", action="store_true",
                        help="do not record turns and ratings in $TANDEM_HOME/conversations.sqlite3")
+    serve.add_argument("--reports", action="append", type=Path, metavar="DIR",
+                       help="reports the Prompts tab reads figures from (repeatable; default: reports)")
     serve.set_defaults(run=run_serve)
 
     api = commands.add_parser("api", help="an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models)")
@@ -72,8 +74,8 @@ def make_parser() -> argparse.ArgumentParser:
                      help="do not record turns in $TANDEM_HOME/conversations.sqlite3")
     api.set_defaults(run=run_api)
 
-    personas = commands.add_parser("personas", help="list or show personas").add_subparsers(required=True,
-                                                                                          metavar="ACTION")
+    personas = commands.add_parser("personas", help="list, show, track and optimise personas").add_subparsers(
+        required=True, metavar="ACTION")
     listing = personas.add_parser("list", help="one line per persona, its id first")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     _add_personas_option(listing)
@@ -82,6 +84,23 @@ def make_parser() -> argparse.ArgumentParser:
     show.add_argument("id")
     _add_personas_option(show)
     show.set_defaults(run=run_personas_show)
+    stats = personas.add_parser("stats", help="per persona version: turns, thumbs, latency and report figures",
+                                description="One entry per version (content hash) of each persona: turns served, "
+                                            "thumbs up and down, corrections and median latency from the conversation "
+                                            "log, and the figures of every report that measured it.")
+    stats.add_argument("id", nargs="?", help="one persona (default: all)")
+    stats.add_argument("--since", metavar="YYYY-MM-DD", help="only turns and reports from this day on (UTC)")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats.add_argument("--chart", type=Path, metavar="FILE", help="also draw the figures over time into this PNG")
+    _add_tracking_options(stats)
+    _add_personas_option(stats)
+    stats.set_defaults(run=run_personas_stats)
+    diff = personas.add_parser("diff", help="what changed between two versions of a persona (unified diff)")
+    diff.add_argument("id")
+    diff.add_argument("hashes", nargs="*", metavar="HASH",
+                      help="two versions, old then new (a hash or its first 4+ characters; default: the last two)")
+    _add_personas_option(diff)
+    diff.set_defaults(run=run_personas_diff)
 
     models = commands.add_parser("models", help="the local model store").add_subparsers(required=True,
                                                                                      metavar="ACTION")
@@ -93,16 +112,23 @@ def make_parser() -> argparse.ArgumentParser:
     listed.add_argument("--json", action="store_true")
     listed.set_defaults(run=run_models_list)
 
-    # Commands from other packages (finetune's train/export/data, third-party plugins) register
-    # through this entry point, so bot never imports them by name.
+    # Commands from other packages (finetune's train/export/data/eval and `personas optimise`, third-party
+    # plugins) register through this entry point, so bot never imports them by name: `register(commands, personas)`.
     for entry_point in entry_points(group="tandem.commands"):
-        entry_point.load()(commands)
+        entry_point.load()(commands, personas)
     return parser
 
 
 def _add_personas_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--personas", action="append", default=[], metavar="DIR", type=Path,
                         help="extra persona directory (repeatable); its files add to or replace shipped ones")
+
+
+def _add_tracking_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, metavar="PATH",
+                        help="conversation log (default: $TANDEM_HOME/conversations.sqlite3)")
+    parser.add_argument("--reports", action="append", type=Path, metavar="DIR",
+                        help="a report, or a folder of reports, to read figures from (repeatable; default: reports)")
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -299,7 +325,7 @@ def run_serve(args) -> int:
     chat_model = _chat_model(args)
     store = None if args.no_log else ConversationStore()
     app = build_app(chat_model, catalog, chat_model.describe(), args.max_chars, retriever=_retriever(args, chat_model),
-                    has_adapter=chat_model.loaded.adapter is not None, store=store)
+                    has_adapter=chat_model.loaded.adapter is not None, store=store, reports=args.reports)
     print(f"Tandem chat on http://{args.host}:{args.port} ({printable(chat_model.describe())}); "
           + ("conversation log off" if store is None else f"conversation log: {store.path}"), flush=True)
     launch(app, args.host, args.port, auth)
@@ -351,11 +377,60 @@ def run_personas_list(args) -> int:
 
 
 def run_personas_show(args) -> int:
-    import yaml
+    from bot.versions import persona_text
 
     catalog = _catalog(args, strict=False)
-    persona = catalog.persona(args.id)
-    print(yaml.safe_dump(persona.model_dump(), sort_keys=False, allow_unicode=True), end="")
+    print(persona_text(catalog.persona(args.id)), end="")
+    return 0
+
+
+def run_personas_stats(args) -> int:
+    from datetime import date
+
+    from bot.persona_stats import plot_stats, stats_json, stats_text, version_stats
+
+    try:
+        since = date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        raise TandemError(f"--since {args.since!r}: expected a date as YYYY-MM-DD") from None
+    catalog = _catalog(args, strict=False)
+    stats = version_stats(catalog, _existing_log(args.db), args.reports or [Path("reports")], args.id, since)
+    print(stats_json(stats) if args.json else terminal_text(stats_text(stats) or "no persona versions found"))
+    if args.chart is not None:
+        drawn = plot_stats(stats, args.chart)
+        print(f"chart: {args.chart}" if drawn else "chart: nothing to draw yet", file=sys.stderr)
+    return 0
+
+
+def _existing_log(db: Path | None):
+    """The conversation log if there is one; reading figures must not create an empty log."""
+    from bot.paths import tandem_home
+    from bot.store import ConversationStore
+
+    path = db or tandem_home() / "conversations.sqlite3"
+    if db is not None and not db.is_file():
+        raise TandemError(f"--db {db}: no such conversation log")
+    return ConversationStore(path) if path.is_file() else None
+
+
+def run_personas_diff(args) -> int:
+    from bot.versions import diff_versions, find_version, known_versions
+
+    catalog = _catalog(args, strict=False)
+    versions = known_versions(args.id, catalog.personas.get(args.id))
+    if not versions:
+        raise TandemError(f"no version of persona {args.id!r} is kept or in the catalog")
+    if len(args.hashes) not in (0, 2):
+        raise TandemError("give two versions (HASH_A HASH_B), or none for the last two")
+    if args.hashes:
+        old, new = (find_version(versions, digest) for digest in args.hashes)
+    elif len(versions) < 2:
+        print(f"only one version of {args.id} is known: {versions[0].digest}")
+        return 0
+    else:
+        old, new = versions[-2:]
+    print(terminal_text(diff_versions(old.persona, new.persona) or f"{old.digest} and {new.digest} are the same\n"),
+          end="")
     return 0
 
 

@@ -21,7 +21,8 @@ EVAL_FLAGS = {"data": {"metavar": "FILE"}, "knowledge": {"metavar": "DIR"}, "bas
 """How some of EvalConfig's fields read as flags; every field is one (finetune.flags)."""
 
 
-def register(commands) -> None:
+def register(commands, personas) -> None:
+    """Add train, export, eval and data to `tandem`, and optimise to `tandem personas`."""
     from finetune.data import FORMATS
     from finetune.evaluate import EvalConfig
     from finetune.flags import add_field_flags

@@ -12,22 +12,8 @@ import json
 from pathlib import Path
 
 from bot.errors import TandemError
-from bot.userinput import MAX_DATA_BYTES, read_user_file
+from bot.reports import METRICS, load_summary
 from finetune.metrics import mean
-
-METRICS = [
-    # key, heading, unit, higher is better
-    ("key_fact_recall", "Key-fact recall", "%", True),
-    ("passage_recall", "Key facts in passages", "%", True),
-    ("unsupported_rate", "Unsupported specifics", "%", False),
-    ("similarity", "Similarity to reference", "", True),
-    ("adherence", "Persona adherence", "%", True),
-    ("reading_ease", "Reading ease", "", True),
-    ("agreement", "Paraphrase agreement", "", True),
-    ("seconds_per_answer", "s / answer", "", False),
-    ("tokens_per_second", "Generated tok/s", "", True),
-    ("prompt_tokens", "Prompt tokens", "", False),
-]
 
 
 def summarise(rows: list[dict]) -> list[dict]:
@@ -242,29 +228,6 @@ def _charts(cells: list[dict], out: Path) -> list[str]:
 
 
 # Comparing two reports -----------------------------------------------------------------------------
-
-def load_summary(report: Path) -> dict:
-    """A report's summary.json, checked to hold what `compare` reads: a manifest, and cells whose metrics are
-    numbers (a report edited by hand or cut short is one line naming it, not a traceback)."""
-    path = Path(report) / "summary.json"
-    if not path.exists():
-        raise TandemError(f"{report}: not a Tandem report directory (no summary.json)")
-    try:
-        summary = json.loads(read_user_file(path, limit=MAX_DATA_BYTES))
-    except (ValueError, RecursionError) as error:
-        raise TandemError(f"{path}: not valid JSON ({str(error).splitlines()[0][:100]})") from None
-    if not (isinstance(summary, dict) and isinstance(summary.get("manifest"), dict)
-            and isinstance(summary.get("cells"), list) and all(map(_is_cell, summary["cells"]))):
-        raise TandemError(f"{path}: not a Tandem report summary (its manifest or cells are missing or malformed)")
-    return summary
-
-
-def _is_cell(cell) -> bool:
-    number = (int, float)
-    return isinstance(cell, dict) and isinstance(cell.get("cell"), str) and all(
-        cell.get(key) is None or (isinstance(cell[key], number) and not isinstance(cell[key], bool))
-        for key, _, _, _ in METRICS)
-
 
 def compare(old: Path, new: Path, max_recall_drop: float, max_adherence_drop: float) -> dict:
     """Per cell present in both reports: each metric's old value, new value and delta; regressions flagged.
