@@ -12,12 +12,12 @@ export TOKENIZERS_PARALLELISM ?= false
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: chat test finetune model browser setup clean
+.PHONY: chat test finetune model browser postgresql setup clean
 
 chat: model
 	@$(BIN)/tandem serve
 
-test: model browser
+test: model browser postgresql
 	@$(BIN)/python -m pytest -q
 
 # The browser test drives Debian's Chromium through Playwright's Python package (a test dependency);
@@ -25,6 +25,12 @@ test: model browser
 browser:
 	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser test"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+# The conversation log's tests also run against a real PostgreSQL: tests/conftest.py starts a throwaway server
+# from Debian's package on a free 127.0.0.1 port and stops it after the run; here the package is only installed.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "installing Debian's postgresql for the conversation log's tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; }
 
 # Reproduces the shipped adapter: the sample domain with the default recipe.
 finetune: model

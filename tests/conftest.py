@@ -1,10 +1,15 @@
 """Shared fixtures and helpers: a tmp Tandem home, a tiny llama model built from a config (and a noisy copy),
-tiny training data and recipes, an echoing fake chat model, rated turns in a conversation log, and a Gradio app
-served on localhost."""
+tiny training data and recipes, an echoing fake chat model, rated turns in a conversation log, a throwaway
+PostgreSQL server, and a Gradio app served on localhost."""
 
+import glob
 import json
 import os
+import pwd
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -34,6 +39,8 @@ CHATML_TEMPLATE = (
 def tandem_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "tandem-home"
     monkeypatch.setenv("TANDEM_HOME", str(home))
+    monkeypatch.delenv("TANDEM_DB_URL", raising=False)  # the log is in the tmp home unless a test says otherwise
+    monkeypatch.delenv("TANDEM_API_KEY", raising=False)
     return home
 
 
@@ -179,6 +186,58 @@ def rated(store, question: str, answer: str, rating: int | None, correction: str
     if rating is not None:
         store.rate(turn, rating, correction)
     return turn
+
+
+# PostgreSQL ------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """A throwaway PostgreSQL server (Debian's package, which `make test` installs) on a free 127.0.0.1 port, in a
+    temporary directory, for this test session; yields the URL of its `postgres` database. It cannot start
+    without the package: then every test that needs it errors, none is skipped."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed (/usr/lib/postgresql/*/bin/initdb): `make test` installs "
+                           "Debian's postgresql package, or run apt-get install postgresql")
+    bin_dir = Path(found[-1]).parent
+    directory = Path(tempfile.mkdtemp(prefix="tandem-postgres-"))
+    owner = {}
+    if os.getuid() == 0:  # PostgreSQL refuses to run as root: the server runs as the package's own user
+        account = pwd.getpwnam("postgres")
+        os.chown(directory, account.pw_uid, account.pw_gid)
+        owner = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = directory / "data"
+
+    def run(*command: str) -> None:
+        result = subprocess.run([str(bin_dir / command[0]), *command[1:]], capture_output=True, text=True,
+                                cwd=directory, timeout=120, **owner)
+        if result.returncode != 0:
+            raise RuntimeError(f"{command[0]} failed: {result.stdout}{result.stderr}")
+
+    run("initdb", "-D", str(data), "-U", "tandem", "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync")
+    run("pg_ctl", "start", "-D", str(data), "-w", "-l", str(directory / "server.log"),
+        "-o", f"-h 127.0.0.1 -p {port} -k {directory}")
+    try:
+        yield f"postgresql://tandem@127.0.0.1:{port}/postgres"
+    finally:
+        run("pg_ctl", "stop", "-D", str(data), "-m", "fast", "-w")
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A new, empty database on the session's PostgreSQL server, for one test."""
+    import uuid
+
+    import psycopg
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return postgres_server.rsplit("/", 1)[0] + f"/{name}"
 
 
 # The Gradio app ----------------------------------------------------------------------------------------
