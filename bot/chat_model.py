@@ -12,6 +12,9 @@ Two ways through, one model and one lock:
 - `invoke` / `batch` (evaluation, embedding apps): calls that arrive together, such as the items of
   a `chain.batch`, are generated as one left-padded batch: on a CPU, 16 answers at once cost little
   more per step than one (`benchmarks/batch_generation.py`).
+
+Both call the model's `generate()` the way transformers defines it; on `--backend ctranslate2` the model is a
+`bot.backends.CT2Model` that answers the same call, so nothing here depends on the backend.
 """
 
 import contextlib
@@ -29,10 +32,14 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from bot.adapters import adapter_format
+from bot.backends import DEFAULT_BACKEND
+from bot.errors import TandemError
 from bot.models import DEFAULT_MODEL, LoadedModel, load_model
 from bot.prompts import PromptFormat, apply_template
 
 ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+REMOTE_PREFIX = "openai:"
+"""`--model openai:URL`: a model on an OpenAI-compatible server (`bot.remote`), not on this machine."""
 
 
 @dataclass
@@ -91,6 +98,16 @@ class LocalChatModel(BaseChatModel):
 
     def describe(self) -> str:
         return self.loaded.describe()
+
+    @property
+    def adapter(self) -> Path | None:
+        """The LoRA adapter this model answers with (None: the base model alone)."""
+        return self.loaded.adapter
+
+    @property
+    def base_model(self) -> str:
+        """What the conversation log records as the base model: the name it was loaded by."""
+        return self.loaded.name
 
     @property
     def prompt_format(self) -> PromptFormat:
@@ -267,6 +284,19 @@ def _stop_ids(tokenizer) -> set[int]:
     return {token for token in stops if token is not None}
 
 
-def load_chat_model(model: str = DEFAULT_MODEL, adapter: str | Path | None = None, **settings: Any) -> LocalChatModel:
-    """Load base model + optional adapter (see `bot.models.load_model`) and wrap it as a chat model."""
-    return LocalChatModel(loaded=load_model(model, adapter), **settings)
+def is_remote(model: str | None) -> bool:
+    """Whether `model` names a model on a server (`openai:URL`) rather than one this machine loads."""
+    return model is not None and model.startswith(REMOTE_PREFIX)
+
+
+def load_chat_model(model: str = DEFAULT_MODEL, adapter: str | Path | None = None, backend: str = DEFAULT_BACKEND,
+                    **settings: Any) -> BaseChatModel:
+    """Load base model + optional adapter on a decode backend (see `bot.models.load_model`) as a chat model;
+    `openai:URL` is a model on an OpenAI-compatible server instead (`bot.remote`)."""
+    if is_remote(model):
+        from bot.remote import remote_chat_model
+
+        if backend != DEFAULT_BACKEND:
+            raise TandemError(f"--backend {backend} runs a model on this machine; {model} runs on its server")
+        return remote_chat_model(model, adapter, **settings)
+    return LocalChatModel(loaded=load_model(model, adapter, backend), **settings)

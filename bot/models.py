@@ -155,10 +155,12 @@ class LoadedModel:
     name: str
     """What the user asked for: an embedded name, a hub id or a directory."""
     adapter: Path | None
+    backend: str = "transformers"
+    """What generates: transformers (`model` is a torch model) or ctranslate2 (`model` is a `bot.backends.CT2Model`)."""
 
     def describe(self) -> str:
         adapter = f"adapter {self.adapter}" if self.adapter else "no adapter"
-        return f"{self.name} + {adapter}"
+        return f"{self.name} + {adapter}" + (f" on {self.backend}" if self.backend != "transformers" else "")
 
 
 def resolve_model(name: str) -> str:
@@ -175,15 +177,20 @@ def resolve_model(name: str) -> str:
     return name
 
 
-def load_model(name: str = DEFAULT_MODEL, adapter: str | Path | None = None) -> LoadedModel:
+def load_model(name: str = DEFAULT_MODEL, adapter: str | Path | None = None, backend: str = "transformers") -> LoadedModel:
     """The one loader: safetensors weights only, never remote code, `HF_HUB_OFFLINE` honoured.
 
     A directory that is not a model or not an adapter is one ModelNotFoundError naming it; the adapter
-    directory is checked before the model is loaded.
+    directory is checked before the model is loaded. `backend="ctranslate2"` serves the model (and the model
+    with its adapter merged) from their CTranslate2 conversions, made once from this loader's model.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from bot.backends import BACKENDS, load_ct2_model
+
+    if backend not in BACKENDS:
+        raise TandemError(f"unknown backend {backend!r}; backends: {', '.join(BACKENDS)}")
     source = resolve_model(name)
     adapter_path = None if adapter is None else Path(adapter).expanduser()
     if adapter_path is not None:
@@ -191,6 +198,10 @@ def load_model(name: str = DEFAULT_MODEL, adapter: str | Path | None = None) -> 
     local = Path(source).is_dir()
     if local:
         _check_model_dir(Path(source))
+    if backend == "ctranslate2":
+        model = load_ct2_model(name, source, adapter_path)
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+        return LoadedModel(model=model, tokenizer=tokenizer, name=name, adapter=adapter_path, backend=backend)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, use_safetensors=True,

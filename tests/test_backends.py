@@ -1,0 +1,177 @@
+"""The CTranslate2 backend on the tiny model: converted once into the store, the same greedy answers as the
+transformers path (float32, no repetition penalty: the one difference in kind, see bot.backends), streaming,
+Stop, stop strings, batches, and base/tuned switching per request."""
+
+import re
+import threading
+
+import pytest
+from langchain_core.messages import HumanMessage
+
+from bot.backends import CT2Model, ct2_store, load_ct2_model
+from bot.chain import build_chain
+from bot.chat_model import LocalChatModel
+from bot.errors import TandemError
+from bot.models import LoadedModel, load_model
+from bot.personas import load_catalog
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+QUESTIONS = ["Hi", "How do I reset my password? Refunds take five days, you said.", "Refunds?", "What is fact 3?"]
+
+
+@pytest.fixture(scope="module")
+def adapter_dir(noisy_model_dir, tmp_path_factory):
+    """A LoRA adapter on the noisy tiny model whose weights change its answers."""
+    from peft import LoraConfig, get_peft_model
+
+    out = tmp_path_factory.mktemp("adapter")
+    lora = get_peft_model(load_model(str(noisy_model_dir)).model,
+                          LoraConfig(r=4, target_modules=["q_proj", "v_proj", "down_proj"], init_lora_weights=False))
+    lora.save_pretrained(out, safe_serialization=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def models(noisy_model_dir, adapter_dir, tmp_path_factory):
+    """The tiny model + adapter on transformers, and its float32 CTranslate2 conversions (float32, so that
+    the comparison tests the engine, not int8 rounding on a random model)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TANDEM_HOME", str(tmp_path_factory.mktemp("ct2-home")))
+        ct2 = load_ct2_model(str(noisy_model_dir), str(noisy_model_dir), adapter_dir, quantization="float32")
+    reference = load_model(str(noisy_model_dir), adapter_dir)
+    converted = LoadedModel(model=ct2, tokenizer=reference.tokenizer, name=str(noisy_model_dir), adapter=adapter_dir,
+                            backend="ctranslate2")
+    return reference, converted
+
+
+def chat(loaded: LoadedModel, **settings) -> LocalChatModel:
+    return LocalChatModel(loaded=loaded, **{"greedy": True, "max_new_tokens": 16, "repetition_penalty": 1.0, **settings})
+
+
+def test_conversion_happens_once_into_the_store_with_a_progress_bar(noisy_model_dir, adapter_dir, tandem_home, capsys):
+    loaded = load_model(str(noisy_model_dir), adapter_dir, backend="ctranslate2")
+    assert isinstance(loaded.model, CT2Model) and loaded.backend == "ctranslate2"
+    assert "on ctranslate2" in loaded.describe()
+    converted = sorted(path.name for path in ct2_store().iterdir())
+    assert len(converted) == 2 and sum("+adapter" in name for name in converted) == 1
+    assert all((ct2_store() / name / "tandem-ct2.json").is_file() for name in converted)
+    assert str(ct2_store()).startswith(str(tandem_home / "models"))
+    shown = capsys.readouterr().err
+    assert "CTranslate2:" in shown and "3/3" in shown and "converting to int8" in shown
+
+    load_model(str(noisy_model_dir), adapter_dir, backend="ctranslate2")
+    assert "CTranslate2:" not in capsys.readouterr().err, "the second load uses the conversion in the store"
+    assert sorted(path.name for path in ct2_store().iterdir()) == converted
+
+
+def test_an_unknown_backend_is_refused():
+    with pytest.raises(TandemError, match="unknown backend 'vllm'; backends: transformers, ctranslate2"):
+        load_model("smollm2-135m-instruct", backend="vllm")
+
+
+@pytest.mark.parametrize("use_adapter", [True, False])
+def test_greedy_answers_are_those_of_the_transformers_path(models, use_adapter):
+    reference, converted = models
+    expected = [chat(reference).invoke([HumanMessage(q)], use_adapter=use_adapter).content for q in QUESTIONS]
+    answers = [chat(converted).invoke([HumanMessage(q)], use_adapter=use_adapter).content for q in QUESTIONS]
+    assert answers == expected
+    assert len(set(answers)) == len(QUESTIONS), "different prompts, different answers: the comparison means something"
+
+
+def test_the_chain_switches_between_base_and_tuned_per_request(models):
+    reference, converted = models
+    requests = [{"question": QUESTIONS[1], "persona": "support", "adapter": adapter} for adapter in (True, False)]
+    expected = [build_chain(chat(reference), load_catalog()).invoke(r) for r in requests]
+    tuned, base = [build_chain(chat(converted), load_catalog()).invoke(r) for r in requests]
+    assert [tuned, base] == expected and tuned != base
+
+    merged = chat(converted)
+    merged.merge_adapter()
+    assert build_chain(merged, load_catalog()).invoke(requests[0]) == tuned
+    with pytest.raises(RuntimeError, match="merged"):
+        build_chain(merged, load_catalog()).invoke(requests[1])
+
+
+def test_a_batch_is_generated_together_with_the_answers_of_one_at_a_time(models):
+    _, converted = models
+    chat_model = chat(converted, batch_window=1.0)
+    together = chat_model.batch([[HumanMessage(q)] for q in QUESTIONS], config={"max_concurrency": len(QUESTIONS)})
+    alone = [chat_model.invoke([HumanMessage(q)]) for q in QUESTIONS]
+    assert [a.response_metadata["batch_size"] for a in together] == [len(QUESTIONS)] * len(QUESTIONS)
+    assert [a.content for a in together] == [a.content for a in alone]
+    for answer in together:
+        usage, finish = answer.usage_metadata, answer.response_metadata["finish_reason"]
+        assert 0 < usage["output_tokens"] <= 16 and (finish == "length") == (usage["output_tokens"] == 16)
+
+
+def test_streaming_gives_the_invoked_answer_piece_by_piece(models):
+    _, converted = models
+    chat_model = chat(converted)
+    pieces = [chunk.content for chunk in chat_model.stream([HumanMessage(QUESTIONS[0])])]
+    # invoke() strips the answer's surrounding whitespace, as on the transformers path; the stream gives it as it comes
+    assert len(pieces) > 1 and "".join(pieces).strip() == chat_model.invoke([HumanMessage(QUESTIONS[0])]).content
+
+
+class CountingGenerator:
+    """Wraps a CTranslate2 generator to count the tokens it generates."""
+
+    def __init__(self, generator):
+        self.generator, self.tokens = generator, 0
+
+    def generate_batch(self, prompts, callback, **options):
+        def counted(step) -> bool:
+            self.tokens += 1
+            return callback(step)
+
+        return self.generator.generate_batch(prompts, callback=counted, **options)
+
+
+def test_closing_the_stream_stops_generation(models):
+    _, converted = models
+    model: CT2Model = converted.model
+    counting = CountingGenerator(model.tuned)
+    model.tuned = counting
+    try:
+        chat_model = chat(converted, max_new_tokens=2000)
+        stream = chat_model.stream([HumanMessage(QUESTIONS[1])])
+        next(stream)
+        stream.close()
+        assert counting.tokens < 100, "generation stopped long before max_new_tokens"
+        assert chat_model.lock.acquire(blocking=False), "the model is free for the next request"
+        chat_model.lock.release()
+    finally:
+        model.tuned = counting.generator
+
+
+def test_stop_strings_end_the_answer_where_the_transformers_path_ends_it(models):
+    reference, converted = models
+    full = chat(converted, max_new_tokens=40).invoke([HumanMessage(QUESTIONS[1])]).content
+    stop = re.findall("[A-Za-z]{3,}", full)[-2]  # a word with more answer after it
+    expected = chat(reference, max_new_tokens=40).invoke([HumanMessage(QUESTIONS[1])], stop=[stop]).content
+    answer = chat(converted, max_new_tokens=40).invoke([HumanMessage(QUESTIONS[1])], stop=[stop]).content
+    assert answer == expected and answer.rstrip().endswith(stop) and len(answer) < len(full)
+
+
+def test_sampling_draws_different_answers(models):
+    _, converted = models
+    chat_model = chat(converted, greedy=False, temperature=1.0)
+    answers = {chat_model.invoke([HumanMessage(QUESTIONS[2])]).content for _ in range(4)}
+    assert len(answers) > 1
+
+
+def test_requests_from_two_threads_share_the_model(models):
+    _, converted = models
+    chat_model = chat(converted)
+    expected = [chat_model.invoke([HumanMessage(q)]).content for q in QUESTIONS[:2]]
+    answers = [None, None]
+
+    def ask(index: int) -> None:
+        answers[index] = "".join(c.content for c in chat_model.stream([HumanMessage(QUESTIONS[index])])).strip()
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert answers == expected
