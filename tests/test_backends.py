@@ -175,3 +175,11 @@ def test_requests_from_two_threads_share_the_model(models):
     for thread in threads:
         thread.join(timeout=60)
     assert answers == expected
+
+
+def test_ask_answers_on_the_backend_its_flag_names(noisy_model_dir, capsys):
+    from bot.cli import main
+
+    assert main(["ask", "Hi", "--model", str(noisy_model_dir), "--no-adapter", "--backend", "ctranslate2"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() and "CTranslate2:" in err and "converting to int8" in err
