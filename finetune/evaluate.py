@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import TandemError
 from bot.adapters import adapter_format, read_card
+from bot.backends import DEFAULT_BACKEND, Backend
 from bot.chain import build_chain
 from bot.chat_model import load_chat_model
 from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
@@ -74,6 +75,8 @@ class EvalConfig(BaseModel):
     drift_threshold: float = Field(0.6, ge=0, le=1, description="flag an adapter whose general answers have a mean "
                                                                   "cosine similarity to the base model's below this")
     out: Path = Field(Path("reports"), description="reports go to OUT/<timestamp>/ (relative to the current directory)")
+    backend: Backend = Field(DEFAULT_BACKEND, description="what generates: transformers (the reference) or ctranslate2 "
+                                                          "(int8, converted once into the model store)")
 
 
 def load_eval_config(path: Path) -> EvalConfig:
@@ -177,7 +180,7 @@ def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvCol
     total = len(cells) * len(questions) + (1 + len(adapters)) * len(general)
     with tqdm(total=total, desc="tandem eval", unit="answer", disable=not progress) as bar:
         for adapter in adapters or [None]:
-            chat_model = load_chat_model(base, adapter, greedy=True, max_new_tokens=config.max_new_tokens,
+            chat_model = load_chat_model(base, adapter, config.backend, greedy=True, max_new_tokens=config.max_new_tokens,
                                          max_new_tokens_cap=config.max_new_tokens, max_batch=config.batch_size)
             chain = build_chain(chat_model, catalog, as_message=True)
             # The base model's cells first, with the adapter switched off; then the adapter is merged

@@ -183,3 +183,13 @@ def test_ask_answers_on_the_backend_its_flag_names(noisy_model_dir, capsys):
     assert main(["ask", "Hi", "--model", str(noisy_model_dir), "--no-adapter", "--backend", "ctranslate2"]) == 0
     out, err = capsys.readouterr()
     assert out.strip() and "CTranslate2:" in err and "converting to int8" in err
+
+
+def test_eval_takes_the_backend_flag():
+    from bot.cli import make_parser
+    from finetune.evaluate import EvalConfig
+    from finetune.flags import apply_field_flags
+
+    args = make_parser().parse_args(["eval", "--backend", "ctranslate2"])
+    assert apply_field_flags(EvalConfig(), args, "eval_").backend == "ctranslate2"
+    assert EvalConfig().backend == "transformers"
