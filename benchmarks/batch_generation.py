@@ -1,6 +1,6 @@
 """Batched generation through the chain: generated tokens/s at batch sizes 1, 4, 8 and 16.
 
-    .venv/bin/python benchmarks/batch_generation.py [--questions 16] [--adapter adapters/default]
+    .venv/bin/python benchmarks/batch_generation.py [--questions 16] [--adapter adapters/default] [--backend ctranslate2]
 
 Answers the first N questions of the sample domain's eval set under the support persona with the
 default model (+ the shipped adapter, merged as `tandem eval` does), greedy, through
@@ -13,6 +13,7 @@ import argparse
 import json
 import time
 
+from bot.backends import BACKENDS, DEFAULT_BACKEND
 from bot.chain import build_chain
 from bot.chat_model import load_chat_model
 from bot.models import DEFAULT_MODEL, default_adapter
@@ -24,8 +25,10 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=16)
     parser.add_argument("--adapter", default=default_adapter())
     parser.add_argument("--max-new-tokens", type=int, default=160)
+    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND)
     args = parser.parse_args()
-    chat_model = load_chat_model(DEFAULT_MODEL, args.adapter, greedy=True, max_new_tokens=args.max_new_tokens)
+    chat_model = load_chat_model(DEFAULT_MODEL, args.adapter, args.backend, greedy=True,
+                                 max_new_tokens=args.max_new_tokens)
     chat_model.merge_adapter()
     chain = build_chain(chat_model, as_message=True)
     questions = [json.loads(line)["question"] for line in SAMPLE_EVAL.read_text().splitlines()][:args.questions]
