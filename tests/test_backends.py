@@ -193,3 +193,19 @@ def test_eval_takes_the_backend_flag():
     args = make_parser().parse_args(["eval", "--backend", "ctranslate2"])
     assert apply_field_flags(EvalConfig(), args, "eval_").backend == "ctranslate2"
     assert EvalConfig().backend == "transformers"
+
+
+@pytest.mark.real_model
+def test_the_shipped_adapter_answers_on_ctranslate2(monkeypatch):
+    from tests.conftest import REAL_HOME
+
+    from bot.chat_model import load_chat_model
+    from bot.models import DEFAULT_MODEL, default_adapter, pull_model
+
+    monkeypatch.setenv("TANDEM_HOME", str(REAL_HOME))  # the pulled model, and its conversions kept for next time
+    pull_model(DEFAULT_MODEL)
+    chain = build_chain(load_chat_model(DEFAULT_MODEL, default_adapter(), "ctranslate2", greedy=True,
+                                        max_new_tokens=48))
+    tuned, base = [chain.invoke({"question": "How much does the Sprigbox Mini cost?", "persona": "support",
+                                 "adapter": adapter}) for adapter in (True, False)]
+    assert tuned.strip() and base.strip() and tuned != base
