@@ -8,8 +8,8 @@ the transformers model stands in `bot.models.LoadedModel`: it answers the part o
 model (streaming, Stop, batching) and everything above it run on either backend unchanged.
 
 Why CTranslate2 among the engines that install from a wheel: it converts a transformers Llama model from
-a local directory with no network, its wheel brings nothing else, and it streams through a per-token
-callback that also stops decoding. OpenVINO GenAI could not convert here (optimum-intel needs
+a local directory with no network, its wheel needs nothing the project lacks, and it streams through a
+per-token callback that also stops decoding. OpenVINO GenAI could not convert here (optimum-intel needs
 transformers < 5.6); ONNX Runtime GenAI converts, but applies an adapter only baked into a second model,
 like a merge, or as runtime LoRA through Olive. One difference stays: CTranslate2's repetition penalty
 counts the answer's tokens, transformers' the prompt's too (`benchmarks/decode_backends.py` measures how
@@ -32,7 +32,7 @@ BACKENDS: tuple[str, ...] = get_args(Backend)
 DEFAULT_BACKEND: Backend = "transformers"
 """The reference; the default changes only on figures from benchmarks/decode_backends.py on a quiet machine."""
 QUANTIZATION = "int8"
-"""How CTranslate2 stores the weights: int8 matrices, computed in int8 with float32 accumulation."""
+"""How CTranslate2 stores the weights: the matrices in int8, the rest in float32."""
 MANIFEST = "tandem-ct2.json"
 SAMPLING_TOP_K = 50
 """Sampling draws from the 50 likeliest tokens, as transformers' generate() does when a model sets no top_k."""
@@ -132,6 +132,11 @@ class CT2Model:
 
     Sampling draws from CTranslate2's own random generators, one per worker thread and seeded once, so a
     chat model's `seed` does not make sampled answers repeat here (greedy answers always do).
+
+    A batch reads its prompts in one pass only up to the shortest prompt's length; the rest of each longer
+    prompt goes in a token per step, while the shorter rows already answer, and those tokens count for the
+    repetition penalty. So prompts of very different lengths make a batch slower, and its answers may differ
+    from the same prompts' answers one at a time when the penalty is on.
     """
 
     def __init__(self, base_dir: Path, tuned_dir: Path | None):
