@@ -10,8 +10,17 @@ and `tandem` alone the default persona. Extra body fields override it: `persona`
 conversation, placed the way the chain places history, so a client's own system message comes *after*
 the persona's system prompt and never replaces it.
 
+Two more names take the messages as they are, through the model's chat template alone, with no persona,
+instruction or passages added: `tandem/raw` (the model this server runs, with its adapter) and `tandem/raw+base`
+(the base model, which every server has). They are for clients that render their own prompts, such as Tandem
+itself with `--model openai:URL` (`bot.remote`): asking for `tandem/support` there would put a second persona
+in front of the one the client already rendered. Besides `max_tokens` and `temperature` they take `top_p` and
+`repetition_penalty`, and `persona`, `instruction` or `retrieval` in such a request is an error.
+
 Every answered request is a turn in the conversation log (session `api:<client>`, the client being the
-request's `user` field or "anonymous"), so the data flywheel sees API traffic like chat traffic.
+request's `user` field or "anonymous"), so the data flywheel sees API traffic like chat traffic; except the
+`tandem/raw` ones, which the client that rendered them logs (Tandem's own client does), so a log shared by
+both holds each turn once.
 
 Limits keep one machine responsive: a request body of at most `MAX_BODY_BYTES`, `max_tokens` capped at
 `MAX_TOKENS`, and at most `capacity` requests in the house (being answered or waiting); beyond it the
@@ -39,6 +48,8 @@ CAPACITY = 16
 """Requests answered or waiting at once; more get 429. The chat model batches up to 8 concurrent answers."""
 MODEL_PREFIX = "tandem"
 BASE_SUFFIX = "+base"
+RAW_NAMES = (f"{MODEL_PREFIX}/raw", f"{MODEL_PREFIX}/raw{BASE_SUFFIX}")
+"""The model itself, adapter on and off: the messages as sent, through its chat template alone."""
 
 
 class ApiError(Exception):
@@ -59,6 +70,8 @@ class ApiContext:
 
     chain: object
     """build_chain(..., as_message=True): answers carry token counts."""
+    chat_model: object
+    """The chain's chat model, which answers the `tandem/raw` names directly."""
     catalog: Catalog
     base_model: str
     adapter: str | None
@@ -79,18 +92,23 @@ class ChatRequest:
 
     model: str
     inputs: dict
+    """Chain inputs; for a `tandem/raw` name, the messages, whether the adapter is on, and the sampling settings."""
     stream: bool
     client: str
+    raw: bool = False
 
 
 def model_names(catalog: Catalog, has_adapter: bool) -> list[str]:
-    """Every model name /v1/models lists: the default, then each persona on the tuned model and on the base."""
+    """Every model name /v1/models lists: the default, each persona on the tuned model and on the base, and the
+    two raw names (a persona with the id "raw" is reached with the `persona` field)."""
     names = [MODEL_PREFIX]
     for persona_id in catalog.personas:
+        if f"{MODEL_PREFIX}/{persona_id}" in RAW_NAMES:
+            continue
         names.append(f"{MODEL_PREFIX}/{persona_id}")
         if has_adapter:
             names.append(f"{MODEL_PREFIX}/{persona_id}{BASE_SUFFIX}")
-    return names
+    return names + list(RAW_NAMES)
 
 
 def parse_request(body: dict, context: ApiContext) -> ChatRequest:
@@ -101,6 +119,10 @@ def parse_request(body: dict, context: ApiContext) -> ChatRequest:
     if not isinstance(model, str):
         raise ApiError(400, "\"model\" is required: for example \"tandem/support\" (GET /v1/models lists them)",
                        param="model")
+    client = body.get("user") if isinstance(body.get("user"), str) and body.get("user") else "anonymous"
+    if model in RAW_NAMES:
+        return ChatRequest(model=model, inputs=_raw_inputs(body, model, context), stream=body.get("stream") is True,
+                           client=client[:100], raw=True)
     persona_id, use_adapter = _model_choice(model, context)
     persona_id = body.get("persona", persona_id)
     if persona_id not in context.catalog.personas:
@@ -118,13 +140,32 @@ def parse_request(body: dict, context: ApiContext) -> ChatRequest:
               "adapter": use_adapter, "max_new_tokens": _max_tokens(body, context.max_tokens)}
     if retrieval is not None:
         inputs["retrieval"] = retrieval
-    temperature = body.get("temperature")
+    temperature = _number(body, "temperature", 0, 2)
     if temperature is not None:
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2:
-            raise ApiError(400, "\"temperature\" must be a number from 0 to 2", param="temperature")
-        inputs["temperature"] = float(temperature)
-    client = body.get("user") if isinstance(body.get("user"), str) and body.get("user") else "anonymous"
+        inputs["temperature"] = temperature
     return ChatRequest(model=model, inputs=inputs, stream=body.get("stream") is True, client=client[:100])
+
+
+def _raw_inputs(body: dict, model: str, context: ApiContext) -> dict:
+    """A `tandem/raw` request: every message as sent, whether the adapter is on, and the sampling settings."""
+    for name in ("persona", "instruction", "retrieval"):
+        if name in body:
+            raise ApiError(400, f"{model} takes the messages as they are; \"{name}\" belongs with names such as "
+                                "\"tandem/support\"", param=name)
+    history, question = _conversation(body.get("messages"), context.max_chars)
+    return {"messages": [*history, {"role": "user", "content": question}], "adapter": not model.endswith(BASE_SUFFIX),
+            "max_new_tokens": _max_tokens(body, context.max_tokens), "temperature": _number(body, "temperature", 0, 2),
+            "top_p": _number(body, "top_p", 0, 1), "repetition_penalty": _number(body, "repetition_penalty", 0, 2)}
+
+
+def _number(body: dict, name: str, low: float, high: float) -> float | None:
+    """The body's number `name`, from `low` to `high`; None when it is not given."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ApiError(400, f"\"{name}\" must be a number from {low:g} to {high:g}", param=name)
+    return float(value)
 
 
 def _model_choice(model: str, context: ApiContext) -> tuple[str, bool]:
@@ -270,10 +311,22 @@ def _answer(context: ApiContext, chat: ChatRequest) -> dict:
 
 
 def _invoke(context: ApiContext, chat: ChatRequest):
+    runnable, inputs = _answerer(context, chat)
     try:
-        return context.chain.invoke(chat.inputs)
+        return runnable.invoke(inputs)
     except TandemError as error:
         raise ApiError(400, str(error)) from None
+
+
+def _answerer(context: ApiContext, chat: ChatRequest) -> tuple:
+    """What answers the request, and its input: the chain for a persona's name, the chat model itself for a raw one."""
+    if not chat.raw:
+        return context.chain, chat.inputs
+    settings = {key: value for key, value in chat.inputs.items()
+                if key in ("max_new_tokens", "temperature", "top_p", "repetition_penalty") and value is not None}
+    if not chat.inputs["adapter"] and context.adapter is not None:
+        settings["use_adapter"] = False  # as the chain asks bot.chat_model.LocalChatModel (and bot.remote) for the base
+    return context.chat_model.bind(**settings), chat.inputs["messages"]
 
 
 def _stream_events(context: ApiContext, chat: ChatRequest):
@@ -291,7 +344,8 @@ def _stream_events(context: ApiContext, chat: ChatRequest):
     try:
         yield event({"role": "assistant", "content": ""})
         try:
-            for piece in context.chain.stream(chat.inputs):
+            runnable, inputs = _answerer(context, chat)
+            for piece in runnable.stream(inputs):
                 parts.append(piece.content)
                 if piece.content:
                     yield event({"content": piece.content})
@@ -306,7 +360,7 @@ def _stream_events(context: ApiContext, chat: ChatRequest):
 
 
 def _log(context: ApiContext, chat: ChatRequest, answer: str, started: datetime) -> None:
-    if context.store is None:
+    if context.store is None or chat.raw:  # a raw request's client rendered the prompt, and logs the turn itself
         return
     catalog, inputs = context.catalog, chat.inputs
     context.store.log_turn(

@@ -110,15 +110,22 @@ def respond(context: AppContext, message: str, persona_id: str, instruction_id: 
 def log_turn(context: AppContext, session: dict, persona_id: str, instruction_id: str, grounded: bool,
              question: str, answer: str, started: datetime) -> None:
     """Record the answer just given, and remember its turn under its message index for the thumbs."""
+    turn = log_answer(context, session["id"], persona_id, instruction_id, grounded, True, question, answer, started)
+    if turn is not None:
+        session["turns"][str(len(session["messages"]) - 1)] = turn
+
+
+def log_answer(context: AppContext, session_id: str, persona_id: str, instruction_id: str, grounded: bool,
+               use_adapter: bool, question: str, answer: str, started: datetime) -> int | None:
+    """Record one answer in the conversation log (None when the log is off)."""
     if context.store is None:
-        return
+        return None
     catalog = context.catalog
-    turn = context.store.log_turn(
-        session_id=session["id"], persona_id=persona_id, persona_hash=keep_version(catalog.persona(persona_id)),
+    return context.store.log_turn(
+        session_id=session_id, persona_id=persona_id, persona_hash=keep_version(catalog.persona(persona_id)),
         instruction_id=instruction_id, instruction_hash=catalog.instruction(instruction_id).content_hash,
-        base_model=context.base_model, adapter=context.adapter, retrieval=bool(grounded), question=question,
-        answer=answer, started_at=started, finished_at=datetime.now(timezone.utc))
-    session["turns"][str(len(session["messages"]) - 1)] = turn
+        base_model=context.base_model, adapter=context.adapter if use_adapter else None, retrieval=bool(grounded),
+        question=question, answer=answer, started_at=started, finished_at=datetime.now(timezone.utc))
 
 
 def rate(context: AppContext, session: dict, liked: gr.LikeData):
@@ -175,19 +182,21 @@ def prompt_stats(context: AppContext, persona_filter: str):
 
 
 def compare(context: AppContext, question: str, *slots):
-    """Answer one question with each enabled combination in turn; yields every answer box and latency."""
+    """Answer one question with each enabled combination in turn; yields every answer box and latency.
+    Each answer goes into the conversation log, the answers of one comparison under one `compare:` session."""
     answers, latencies = [""] * COMPARE_SLOTS, [""] * COMPARE_SLOTS
     settings = [slots[i:i + 5] for i in range(0, 5 * COMPARE_SLOTS, 5)]
     chosen = [i for i, (enabled, *_) in enumerate(settings) if enabled]
     if not chosen:
         yield *answers, *latencies, "⚠️ Choose at least one combination."
         return
+    session_id = f"compare:{uuid.uuid4().hex}"
     for i in chosen:
         enabled, model, persona_id, instruction_id, grounded = settings[i]
         inputs = {"question": question, "persona": persona_id, "instruction": instruction_id,
                   "retrieval": bool(grounded), "adapter": model != BASE}
-        started = time.monotonic()
-        first = None
+        started, started_at = time.monotonic(), datetime.now(timezone.utc)
+        first, refused = None, False
         try:
             for token in context.chain.stream(inputs):
                 first = first or time.monotonic() - started
@@ -195,8 +204,13 @@ def compare(context: AppContext, question: str, *slots):
                 latencies[i] = f"first token {first:.1f} s · {time.monotonic() - started:.1f} s so far"
                 yield *answers, *latencies, ""
         except TandemError as error:
+            refused = True
             yield *answers, *latencies, f"⚠️ {error}"
             return
+        finally:  # an answer cut short is logged as it stood, like a chat answer stopped with Stop
+            if not refused:
+                log_answer(context, session_id, persona_id, instruction_id, grounded, inputs["adapter"], question,
+                           answers[i], started_at)
         total = time.monotonic() - started
         latencies[i] = f"first token {first or total:.1f} s · total {total:.1f} s"
         yield *answers, *latencies, ""
@@ -217,11 +231,10 @@ def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: st
     """The app around one loaded model; `has_adapter` offers base and tuned in the compare view,
     `store` (None: nothing is logged) records every chat turn and its thumbs and corrections, and the Prompts
     tab reads figures from `reports` (default: reports/)."""
-    loaded = getattr(chat_model, "loaded", None)
     context = AppContext(
         chain=build_chain(chat_model, catalog, max_chars, retriever), catalog=catalog, max_chars=max_chars,
-        retriever=retriever, store=store, base_model=loaded.name if loaded else chat_model.describe(),
-        adapter=loaded.adapter if loaded else None, has_adapter=has_adapter,
+        retriever=retriever, store=store, base_model=getattr(chat_model, "base_model", None) or chat_model.describe(),
+        adapter=getattr(chat_model, "adapter", None), has_adapter=has_adapter,
         reports=tuple(reports) if reports is not None else (Path("reports"),))
     # Gradio's version check and telemetry would call out to the internet; Tandem runs offline.
     with gr.Blocks(title="Tandem chat", analytics_enabled=False) as app:
@@ -295,7 +308,7 @@ def rated_answers_tab(context: AppContext, tab: gr.Tab) -> None:
     if store is None:
         gr.Markdown("The conversation log is off (`--no-log`), so there are no ratings to show.")
         return
-    gr.Markdown(f"Recently rated answers from the conversation log (`{store.path}`); "
+    gr.Markdown(f"Recently rated answers from the conversation log (`{store.location}`); "
                 "`tandem data export` turns them into training data.")
     with gr.Row():
         persona = gr.Dropdown([ALL, *context.catalog.personas], value=ALL, label="Persona")
@@ -308,7 +321,7 @@ def rated_answers_tab(context: AppContext, tab: gr.Tab) -> None:
 
 
 def prompts_tab(context: AppContext, tab: gr.Tab) -> None:
-    log = "the conversation log is off (--no-log)" if context.store is None else f"`{context.store.path}`"
+    log = "the conversation log is off (--no-log)" if context.store is None else f"`{context.store.location}`"
     gr.Markdown(f"Each persona version (content hash): turns, thumbs and latency from {log}, and the figures of "
                 f"every report under {', '.join(f'`{r}`' for r in context.reports)} that measured it. "
                 "`tandem personas diff ID` shows what changed between versions.")

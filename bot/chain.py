@@ -65,7 +65,7 @@ def default_retriever(chat_model: BaseChatModel) -> BaseRetriever | None:
     """The knowledge an adapter was trained to read, when its prompt format has retrieval on."""
     from bot.retrieval import adapter_knowledge
 
-    adapter = getattr(getattr(chat_model, "loaded", None), "adapter", None)
+    adapter = getattr(chat_model, "adapter", None)  # the local one's, or the card of the adapter a server serves
     prompt_format = model_format(chat_model)
     if adapter is None or not prompt_format.retrieval:
         return None

@@ -40,10 +40,12 @@ def make_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="stream one answer to stdout")
     ask.add_argument("question")
     _add_chat_options(ask)
+    _add_log_options(ask)
     ask.set_defaults(run=run_ask)
 
     chat = commands.add_parser("chat", help="interactive chat in the terminal")
     _add_chat_options(chat)
+    _add_log_options(chat)
     chat.set_defaults(run=run_chat)
 
     serve = commands.add_parser("serve", help="the Gradio chat in the browser")
@@ -52,8 +54,7 @@ def make_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=7860)
     serve.add_argument("--auth", metavar="USER:PASSWORD", help="required for any non-local --host")
     _add_knowledge_options(serve)
-    serve.add_argument("--no-log", action="store_true",
-                       help="do not record turns and ratings in $TANDEM_HOME/conversations.sqlite3")
+    _add_log_options(serve)
     serve.add_argument("--reports", action="append", type=Path, metavar="DIR",
                        help="reports the Prompts tab reads figures from (repeatable; default: reports)")
     serve.set_defaults(run=run_serve)
@@ -70,8 +71,7 @@ def make_parser() -> argparse.ArgumentParser:
     api.add_argument("--capacity", type=int, default=None,
                      help="requests answered or waiting at once; more get 429 (default: 16)")
     _add_knowledge_options(api)
-    api.add_argument("--no-log", action="store_true",
-                     help="do not record turns in $TANDEM_HOME/conversations.sqlite3")
+    _add_log_options(api)
     api.set_defaults(run=run_api)
 
     personas = commands.add_parser("personas", help="list, show, track and optimise personas").add_subparsers(
@@ -124,9 +124,18 @@ def _add_personas_option(parser: argparse.ArgumentParser) -> None:
                         help="extra persona directory (repeatable); its files add to or replace shipped ones")
 
 
+DB_HELP = ("conversation log: an SQLite file or a postgresql://USER:PASSWORD@HOST/DB URL (default: $TANDEM_DB_URL, "
+           "else $TANDEM_HOME/conversations.sqlite3)")
+
+
+def _add_log_options(parser: argparse.ArgumentParser) -> None:
+    log = parser.add_mutually_exclusive_group()
+    log.add_argument("--db", metavar="URL|FILE", help=DB_HELP)
+    log.add_argument("--no-log", action="store_true", help="record no turns or ratings in the conversation log")
+
+
 def _add_tracking_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, metavar="PATH",
-                        help="conversation log (default: $TANDEM_HOME/conversations.sqlite3)")
+    parser.add_argument("--db", metavar="URL|FILE", help=DB_HELP)
     parser.add_argument("--reports", action="append", type=Path, metavar="DIR",
                         help="a report, or a folder of reports, to read figures from (repeatable; default: reports)")
 
@@ -137,7 +146,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     from bot.models import DEFAULT_MODEL
 
     parser.add_argument("--model", help=f"embedded model name, Hugging Face id or directory (default: {DEFAULT_MODEL}, "
-                                        "or the base model named by --adapter's metadata)")
+                                        "or the base model named by --adapter's metadata), or openai:URL for an "
+                                        "OpenAI-compatible server such as vLLM (see the README's Scaling out)")
     adapter = parser.add_mutually_exclusive_group()
     adapter.add_argument("--adapter", type=Path, help="LoRA adapter directory (default: the shipped one, if any)")
     adapter.add_argument("--no-adapter", action="store_true", help="the base model alone")
@@ -183,12 +193,13 @@ def _catalog(args, strict: bool):
 def _chat_model(args):
     from transformers.utils import logging as hf_logging
 
-    from bot.chat_model import load_chat_model
+    from bot.chat_model import is_remote, load_chat_model
     from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
 
     hf_logging.disable_progress_bar()  # loading from the store takes about a second
     adapter = args.adapter
-    if adapter is None and not args.no_adapter and args.model in (None, DEFAULT_MODEL):
+    # A server named by openai:URL serves the shipped adapter too, by default (bot.remote).
+    if adapter is None and not args.no_adapter and (args.model in (None, DEFAULT_MODEL) or is_remote(args.model)):
         adapter = default_adapter()
     model = args.model or (adapter and adapter_base_model(adapter)) or DEFAULT_MODEL
     return load_chat_model(model, adapter, args.backend)
@@ -213,6 +224,36 @@ def _retriever(args, chat_model):
     return default_retriever(chat_model)
 
 
+def _store(args):
+    """The conversation log --db names (or the default one), or None with --no-log; opened before the model loads,
+    so a log that cannot be reached costs no wait."""
+    from bot.store import ConversationStore
+
+    return None if args.no_log else ConversationStore(args.db)
+
+
+def _log_turn(store, session_id: str, catalog, chat_model, inputs: dict, answer: str, started) -> None:
+    """Record one answer of `tandem ask` or `tandem chat`, as the app records a chat turn."""
+    from datetime import datetime, timezone
+
+    from bot.versions import keep_version
+
+    if store is None:
+        return
+    store.log_turn(
+        session_id=session_id, persona_id=inputs["persona"],
+        persona_hash=keep_version(catalog.persona(inputs["persona"])), instruction_id=inputs["instruction"],
+        instruction_hash=catalog.instruction(inputs["instruction"]).content_hash, base_model=chat_model.base_model,
+        adapter=chat_model.adapter, retrieval=inputs["retrieval"], question=inputs["question"], answer=answer,
+        started_at=started, finished_at=datetime.now(timezone.utc))
+
+
+def _session_id(kind: str) -> str:
+    import uuid
+
+    return f"{kind}:{uuid.uuid4().hex}"
+
+
 def _check_choice(catalog, persona: str | None, instruction: str | None) -> tuple[str, str]:
     persona = catalog.persona(persona or catalog.default_persona).id
     instruction = catalog.instruction(instruction or catalog.default_instruction).id
@@ -220,6 +261,8 @@ def _check_choice(catalog, persona: str | None, instruction: str | None) -> tupl
 
 
 def run_ask(args) -> int:
+    from datetime import datetime, timezone
+
     from bot.chain import build_chain, check_question
 
     catalog = _catalog(args, strict=False)
@@ -227,15 +270,24 @@ def run_ask(args) -> int:
     check_text(args.question, "the question")
     check_question(args.question, args.max_chars)  # before the model load, so a typo costs nothing
     _check_knowledge(args)
+    store = _store(args)
     chat_model = _chat_model(args)
     retriever = _retriever(args, chat_model)
     chain = build_chain(chat_model, catalog, args.max_chars, retriever)
     # Retrieval is asked for: the chain's default follows the model's prompt format, off for a base model.
-    for token in chain.stream({"question": args.question, "persona": persona, "instruction": instruction,
-                               "retrieval": retriever is not None}):
-        sys.stdout.write(terminal_text(token))
-        sys.stdout.flush()
+    inputs = {"question": args.question, "persona": persona, "instruction": instruction,
+              "retrieval": retriever is not None}
+    started, answer, session_id = datetime.now(timezone.utc), "", _session_id("ask")
+    try:
+        for token in chain.stream(inputs):
+            answer += token
+            sys.stdout.write(terminal_text(token))
+            sys.stdout.flush()
+    except KeyboardInterrupt:  # a stopped answer is logged as it stood, as the app logs one stopped with Stop
+        _log_turn(store, session_id, catalog, chat_model, inputs, answer, started)
+        raise
     sys.stdout.write("\n")
+    _log_turn(store, session_id, catalog, chat_model, inputs, answer, started)
     return 0
 
 
@@ -244,11 +296,15 @@ Ctrl-C stops an answer; Ctrl-D or /quit leaves."""
 
 
 def run_chat(args) -> int:
+    from datetime import datetime, timezone
+
     from bot.chain import build_chain
 
     catalog = _catalog(args, strict=False)
     persona, instruction = _check_choice(catalog, args.persona, args.instruction)
     _check_knowledge(args)
+    store = _store(args)
+    session_id = _session_id("chat")
     chat_model = _chat_model(args)
     retriever = _retriever(args, chat_model)
     chain = build_chain(chat_model, catalog, args.max_chars, retriever)
@@ -282,13 +338,17 @@ def run_chat(args) -> int:
                 print("\n".join(f"{i.id}\t{i.title}" for i in catalog.instructions.values()))
             elif command == "/reset":
                 history.clear()
+                session_id = _session_id("chat")  # a new conversation
                 print("history cleared")
             elif command.startswith("/"):
                 print(f"unknown command {command}; {CHAT_HELP}")
             else:
                 check_text(line, "the message")
-                answer = _stream_answer(chain, {"question": line, "persona": persona, "instruction": instruction,
-                                                "history": history, "retrieval": retriever is not None})
+                inputs = {"question": line, "persona": persona, "instruction": instruction, "history": history,
+                          "retrieval": retriever is not None}
+                started = datetime.now(timezone.utc)
+                answer = _stream_answer(chain, inputs)
+                _log_turn(store, session_id, catalog, chat_model, inputs, answer, started)
                 history += [{"role": "user", "content": line}, {"role": "assistant", "content": answer}]
         except TandemError as error:
             print(f"tandem: {printable(error)}")
@@ -313,7 +373,6 @@ def _stream_answer(chain, inputs: dict) -> str:
 
 def run_serve(args) -> int:
     from bot.app import build_app, launch
-    from bot.store import ConversationStore
 
     local = args.host in ("127.0.0.1", "localhost", "::1")
     auth = None
@@ -326,12 +385,12 @@ def run_serve(args) -> int:
         raise TandemError(f"binding to {args.host} exposes the chat beyond this machine; add --auth USER:PASSWORD")
     catalog = _catalog(args, strict=False)
     _check_knowledge(args)
+    store = _store(args)
     chat_model = _chat_model(args)
-    store = None if args.no_log else ConversationStore()
     app = build_app(chat_model, catalog, chat_model.describe(), args.max_chars, retriever=_retriever(args, chat_model),
-                    has_adapter=chat_model.loaded.adapter is not None, store=store, reports=args.reports)
+                    has_adapter=chat_model.adapter is not None, store=store, reports=args.reports)
     print(f"Tandem chat on http://{args.host}:{args.port} ({printable(chat_model.describe())}); "
-          + ("conversation log off" if store is None else f"conversation log: {store.path}"), flush=True)
+          + ("conversation log off" if store is None else f"conversation log: {printable(store.location)}"), flush=True)
     launch(app, args.host, args.port, auth)
     return 0
 
@@ -341,7 +400,6 @@ def run_api(args) -> int:
 
     from bot.api import CAPACITY, MAX_TOKENS, ApiContext, build_api
     from bot.chain import build_chain, model_format
-    from bot.store import ConversationStore
 
     keys = set(args.api_key)
     if args.api_keys_file is not None:
@@ -355,17 +413,18 @@ def run_api(args) -> int:
             raise TandemError(f"{flag} must be at least 1")
     catalog = _catalog(args, strict=False)
     _check_knowledge(args)
+    store = _store(args)
     chat_model = _chat_model(args)
     retriever = _retriever(args, chat_model)
-    store = None if args.no_log else ConversationStore()
     context = ApiContext(
-        chain=build_chain(chat_model, catalog, args.max_chars, retriever, as_message=True), catalog=catalog,
-        base_model=chat_model.loaded.name, adapter=None if chat_model.loaded.adapter is None else str(chat_model.loaded.adapter),
+        chain=build_chain(chat_model, catalog, args.max_chars, retriever, as_message=True), chat_model=chat_model,
+        catalog=catalog, base_model=chat_model.base_model,
+        adapter=None if chat_model.adapter is None else str(chat_model.adapter),
         store=store, retrieval=retriever is not None and model_format(chat_model).retrieval,
         api_keys=frozenset(keys), capacity=args.capacity or CAPACITY, max_tokens=args.max_tokens or MAX_TOKENS,
         max_chars=args.max_chars)
     print(f"Tandem API on http://{args.host}:{args.port}/v1 ({printable(chat_model.describe())}); "
-          + ("conversation log off" if store is None else f"conversation log: {store.path}"), flush=True)
+          + ("conversation log off" if store is None else f"conversation log: {printable(store.location)}"), flush=True)
     uvicorn.run(build_api(context), host=args.host, port=args.port, log_level="warning")
     return 0
 
@@ -406,15 +465,14 @@ def run_personas_stats(args) -> int:
     return 0
 
 
-def _existing_log(db: Path | None):
+def _existing_log(db: str | None):
     """The conversation log if there is one; reading figures must not create an empty log."""
-    from bot.paths import tandem_home
-    from bot.store import ConversationStore
+    from bot.store import ConversationStore, log_exists, log_location
 
-    path = db or tandem_home() / "conversations.sqlite3"
-    if db is not None and not db.is_file():
+    location = log_location(db)
+    if db is not None and not log_exists(location):
         raise TandemError(f"--db {db}: no such conversation log")
-    return ConversationStore(path) if path.is_file() else None
+    return ConversationStore(location) if log_exists(location) else None
 
 
 def run_personas_diff(args) -> int:

@@ -126,6 +126,9 @@ class EchoChatModel(BaseChatModel):
     calls: list = Field(default_factory=list)
     prompt_format: PromptFormat = PromptFormat()
     """How the chain asks this model by default (LocalChatModel reads it from its adapter's card)."""
+    adapter: Path | None = None
+    """The adapter the conversation log records (LocalChatModel's is the one it loaded)."""
+    base_model: str = "echo"
 
     @property
     def _llm_type(self) -> str:
@@ -293,7 +296,7 @@ def api_server(chat_model, port: int | None = None, **settings):
     from bot.personas import load_catalog
 
     catalog = load_catalog()
-    context = ApiContext(chain=build_chain(chat_model, catalog, as_message=True), catalog=catalog,
+    context = ApiContext(chain=build_chain(chat_model, catalog, as_message=True), chat_model=chat_model, catalog=catalog,
                          base_model="echo", adapter=settings.pop("adapter", "adapters/test"), **settings)
     if port is None:
         with socket.socket() as s:
