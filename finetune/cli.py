@@ -1,4 +1,5 @@
-"""`tandem train`, `export`, `eval`, `data check` and `data export`: registered into the `tandem` command as a plugin.
+"""`tandem train`, `export`, `eval`, `data check`, `data export` and `personas optimise`: registered into the `tandem`
+command as a plugin.
 
 `bot` never imports `finetune`; `bot.cli` finds these commands through the `tandem.commands`
 entry point declared in pyproject.toml, the same hook any third-party package can use.
@@ -17,8 +18,13 @@ SAMPLE_DOMAIN = PROJECT_ROOT / "data" / "fernhollow-support"
 EVAL_FLAGS = {"data": {"metavar": "FILE"}, "knowledge": {"metavar": "DIR"}, "base_model": {"metavar": "MODEL"},
               "adapters": {"flag": "adapter", "metavar": "DIR"}, "personas": {"metavar": "IDS"},
               "prompts": {"metavar": "KINDS"}, "limit": {"metavar": "N"}, "general_questions": {"metavar": "FILE"},
-              "out": {"metavar": "DIR"}}
+              "out": {"metavar": "DIR"}, "optimisation": {"metavar": "DIR"}}
 """How some of EvalConfig's fields read as flags; every field is one (finetune.flags)."""
+OPTIMISE_FLAGS = {"data": {"metavar": "FILE"}, "examples": {"metavar": "FILE"}, "log": {"metavar": "PATH"},
+                  "knowledge": {"metavar": "DIR"}, "base_model": {"metavar": "MODEL"},
+                  "adapters": {"flag": "adapter", "metavar": "DIR"}, "out": {"metavar": "FILE"},
+                  "reports": {"metavar": "DIR"}, "new_id": {"metavar": "ID"}}
+"""How some of OptimiseConfig's fields read as flags; every field is one."""
 
 
 def register(commands, personas) -> None:
@@ -26,6 +32,7 @@ def register(commands, personas) -> None:
     from finetune.data import FORMATS
     from finetune.evaluate import EvalConfig
     from finetune.flags import add_field_flags
+    from finetune.optimise import OptimiseConfig
     from finetune.recipe import Recipe
 
     train = commands.add_parser("train", help="LoRA fine-tune on a domain corpus")
@@ -68,6 +75,20 @@ def register(commands, personas) -> None:
     evaluate.add_argument("--max-adherence-drop", type=float, default=5.0, metavar="POINTS",
                           help="a cell's persona adherence may fall this much before it is a regression (default 5)")
     evaluate.set_defaults(run=run_eval)
+
+    optimise = personas.add_parser(
+        "optimise", help="search a persona's few-shot examples and wording against the report's metric",
+        description="Search which few-shot examples the persona carries, how many, and the wording of its "
+                    "instruction and rules, scored on dev questions through the chain as tandem eval scores them; "
+                    "write the best as a new persona file and a report of before and after on held-out questions. "
+                    "Bounded by --budget-answers and --budget-minutes; a rerun with the same settings resumes.")
+    optimise.add_argument("id", help="the persona to optimise (its file is never changed)")
+    add_field_flags(optimise, OptimiseConfig, "optimise_", OPTIMISE_FLAGS)
+    optimise.add_argument("--no-adapter", action="store_true", help="the persona will run on the base model alone")
+    optimise.add_argument("--restart", action="store_true", help="forget the saved search for these settings")
+    optimise.add_argument("--personas", action="append", default=[], type=Path, metavar="DIR",
+                          help="extra persona directory (repeatable), as for the other commands")
+    optimise.set_defaults(run=run_optimise)
 
     data = commands.add_parser("data", help="training data tools").add_subparsers(required=True, metavar="ACTION")
     check = data.add_parser("check", help="validate data files and report every problem with file:line")
@@ -151,6 +172,27 @@ def run_eval(args) -> int:
     for sentence in summary["verdict"]:
         print(sentence)
     print(f"Report: {out / 'report.html'} (and report.md, results.jsonl)")
+    return 0
+
+
+def run_optimise(args) -> int:
+    from bot.personas import load_catalog
+    from finetune.flags import apply_field_flags
+    from finetune.optimise import OptimiseConfig, OptimiseError, run_optimise as optimise
+
+    for directory in args.personas:
+        if not directory.is_dir():
+            raise TandemError(f"--personas {directory}: no such directory")
+    config = apply_field_flags(OptimiseConfig(), args, "optimise_", OptimiseError, OPTIMISE_FLAGS,
+                               **({"adapters": []} if args.no_adapter else {}))
+    result = optimise(args.id, config, load_catalog(args.personas), restart=args.restart)
+    summary = json.loads((result.report / "summary.json").read_text())
+    if result.reused:
+        print("Nothing new to try within the budget: the saved search's result stands.")
+    for sentence in summary["verdict"]:
+        print(sentence)
+    print(f"Persona: {result.persona_file} (use it with --personas {result.persona_file.parent})")
+    print(f"Report: {result.report / 'report.html'} (and report.md, results.jsonl)")
     return 0
 
 

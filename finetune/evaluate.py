@@ -27,13 +27,15 @@ from bot.errors import TandemError
 from bot.adapters import adapter_format, read_card
 from bot.backends import DEFAULT_BACKEND, Backend
 from bot.chain import build_chain
-from bot.chat_model import load_chat_model
+from bot.chat_model import LocalChatModel, is_remote, load_chat_model
 from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
 from bot.paths import PROJECT_ROOT, shown_path
 from bot.personas import Catalog, load_catalog
 from bot.prompts import PromptFormat
 from bot.userinput import MAX_DATA_BYTES, read_user_text, valid_unicode
+from bot.versions import keep_version
 from bot.yamlfiles import load_yaml_model
+from finetune.cost import training_cost
 from finetune.data import CsvColumns, Example, load_examples
 from finetune.metrics import cosine_pairs, key_fact_recall, reading_ease, unsupported_specifics
 
@@ -57,7 +59,9 @@ class EvalConfig(BaseModel):
                                                                                "(default: the sample domain's eval.jsonl)")
     knowledge: Path | None = Field(None, description="knowledge/*.md for the retrieval cells (default: beside the data)")
     base_model: str | None = Field(None, description="base model (default: the first adapter's base model, "
-                                                      "else the embedded default)")
+                                                      "else the embedded default); openai:URL evaluates on an "
+                                                      "OpenAI-compatible server that serves the adapter as tandem/raw "
+                                                      "and the base as tandem/raw+base")
     adapters: list[Path] | None = Field(None, description="adapters to compare with the base (default: the shipped one)")
     personas: list[str] = Field(["support", "plain"], min_length=1, description="persona ids; the first leads the "
                                 "few-shot and retrieval cells (default: support,plain)")
@@ -77,6 +81,9 @@ class EvalConfig(BaseModel):
     out: Path = Field(Path("reports"), description="reports go to OUT/<timestamp>/ (relative to the current directory)")
     backend: Backend = Field(DEFAULT_BACKEND, description="what generates: transformers (the reference) or ctranslate2 "
                                                           "(int8, converted once into the model store)")
+    optimisation: Path | None = Field(None, description="a `tandem personas optimise` report to set against "
+                                                        "fine-tuning in the verdict's cost line (default: the newest "
+                                                        "one under OUT for an evaluated persona)")
 
 
 def load_eval_config(path: Path) -> EvalConfig:
@@ -161,18 +168,17 @@ def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvCol
     """Run the matrix through the chain, write results.jsonl and the report, and return the report directory."""
     from tqdm.auto import tqdm
 
+    from finetune.cost import find_optimisation, load_optimisation
     from finetune.report import write_report
 
     catalog = catalog or load_catalog()
-    adapters = config.adapters if config.adapters is not None else [a for a in [default_adapter()] if a]
-    for adapter in adapters:
-        if not (Path(adapter) / "adapter_config.json").is_file():
-            raise EvalError(f"--adapter {adapter}: not an adapter directory (no adapter_config.json)")
-    base = config.base_model or (adapter_base_model(adapters[0]) if adapters else None) or DEFAULT_MODEL
+    base, adapters = model_variants(config)
     cells = plan_cells(config, adapters, catalog)
     questions = select_questions(load_examples(config.data, data_format, columns).examples, config.limit)
     general = load_general_questions(config.general_questions)
-    passages = _retrieve(config, adapters, questions) if any(cell.retrieval for cell in cells) else {}
+    passages = retrieve_passages(config, adapters, questions) if any(cell.retrieval for cell in cells) else {}
+    optimised = (load_optimisation(config.optimisation) if config.optimisation is not None
+                 else find_optimisation([config.out], config.personas))
 
     started = time.strftime("%Y-%m-%dT%H-%M-%S")
     clock = time.monotonic()
@@ -180,34 +186,66 @@ def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvCol
     total = len(cells) * len(questions) + (1 + len(adapters)) * len(general)
     with tqdm(total=total, desc="tandem eval", unit="answer", disable=not progress) as bar:
         for adapter in adapters or [None]:
-            chat_model = load_chat_model(base, adapter, config.backend, greedy=True, max_new_tokens=config.max_new_tokens,
-                                         max_new_tokens_cap=config.max_new_tokens, max_batch=config.batch_size)
+            chat_model = load_eval_model(config, base, adapter)
             chain = build_chain(chat_model, catalog, as_message=True)
             # The base model's cells first, with the adapter switched off; then the adapter is merged
             # into the weights for its own cells: the same answers, about a third faster.
             variants = [("base", None)] if adapter == (adapters or [None])[0] else []
             variants += [(label, path) for label, path in adapter_labels(adapters).items() if path == adapter]
             for model, variant_adapter in variants:
-                if variant_adapter is not None:
+                if variant_adapter is not None and isinstance(chat_model, LocalChatModel):  # a server has its own
                     chat_model.merge_adapter()
                 for cell in [c for c in cells if c.variant == model]:
-                    inputs = [cell.inputs(q.question, passages.get(q.question)) for q in questions]
-                    for question, answer in zip(questions, _answer_all(chain, inputs, config.batch_size, bar)):
-                        shown = passages.get(question.question, []) if cell.retrieval else None
-                        rows.append(_answer_row("domain", cell, question, answer, shown))
+                    rows += answer_cell(chain, cell, questions, passages, config.batch_size, bar)
                 general_cell = Cell(model, None if variant_adapter is None else str(variant_adapter), None)
                 inputs = [general_cell.inputs(q.question) for q in general]
                 for question, answer in zip(general, _answer_all(chain, inputs, config.batch_size, bar)):
                     rows.append(_answer_row("general", general_cell, question, answer))
             del chat_model, chain
-    _score(rows, catalog)
-    manifest = _manifest(config, base, adapters, catalog, questions, cells, started, time.monotonic() - clock)
-    out = config.out / started
-    suffix = 1
-    while out.exists():
+    score_rows(rows, catalog)
+    for persona_id in config.personas:
+        keep_version(catalog.persona(persona_id))  # so the report's persona hashes can always be shown as text
+    manifest = eval_manifest(config, base, adapters, catalog, questions, cells, started, time.monotonic() - clock)
+    return write_report(report_dir(config.out, started), rows, manifest, optimised=optimised)
+
+
+def model_variants(config: EvalConfig) -> tuple[str, list[Path]]:
+    """The base model and the adapters the config names (default: the shipped adapter, if any), checked to be
+    adapter directories before any model loads."""
+    adapters = config.adapters if config.adapters is not None else [a for a in [default_adapter()] if a]
+    for adapter in adapters:
+        if not (Path(adapter) / "adapter_config.json").is_file():
+            raise EvalError(f"--adapter {adapter}: not an adapter directory (no adapter_config.json)")
+    base = config.base_model or (adapter_base_model(adapters[0]) if adapters else None) or DEFAULT_MODEL
+    if is_remote(base) and len(adapters) > 1:
+        raise EvalError(f"{base} serves one adapter (as tandem/raw): evaluate one adapter at a time")
+    return base, list(adapters)
+
+
+def load_eval_model(config: EvalConfig, base: str, adapter: Path | None):
+    """The chat model as evaluation runs it: greedy, every answer capped at max_new_tokens, batched."""
+    return load_chat_model(base, adapter, config.backend, greedy=True, max_new_tokens=config.max_new_tokens,
+                           max_new_tokens_cap=config.max_new_tokens, max_batch=config.batch_size)
+
+
+def answer_cell(chain, cell: Cell, questions: list[Example], passages: dict[str, list[str]], batch_size: int,
+                bar) -> list[dict]:
+    """Every question answered in one cell through the chain: results.jsonl rows, not yet scored (`score_rows`)."""
+    inputs = [cell.inputs(q.question, passages.get(q.question)) for q in questions]
+    rows = []
+    for question, answer in zip(questions, _answer_all(chain, inputs, batch_size, bar)):
+        shown = passages.get(question.question, []) if cell.retrieval else None
+        rows.append(_answer_row("domain", cell, question, answer, shown))
+    return rows
+
+
+def report_dir(out: Path, started: str) -> Path:
+    """OUT/<started>, numbered when a report started in the same second is already there."""
+    directory, suffix = out / started, 1
+    while directory.exists():
         suffix += 1
-        out = config.out / f"{started}-{suffix}"
-    return write_report(out, rows, manifest)
+        directory = out / f"{started}-{suffix}"
+    return directory
 
 
 def load_general_questions(path: Path) -> list[Example]:
@@ -227,7 +265,7 @@ def load_general_questions(path: Path) -> list[Example]:
     return questions
 
 
-def _retrieve(config: EvalConfig, adapters: list[Path], questions: list[Example]) -> dict[str, list[str]]:
+def retrieve_passages(config: EvalConfig, adapters: list[Path], questions: list[Example]) -> dict[str, list[str]]:
     """The passages of every question, found once and given to every retrieval cell (base and tuned alike).
 
     The knowledge is `--knowledge DIR`, else what the first adapter carries (its documents and training
@@ -280,7 +318,7 @@ def _answer_row(kind: str, cell: Cell, question: Example, answer, passages: list
     }
 
 
-def _score(rows: list[dict], catalog: Catalog) -> None:
+def score_rows(rows: list[dict], catalog: Catalog) -> None:
     """Add every per-answer score to the rows (in place)."""
     domain = [r for r in rows if r["kind"] == "domain"]
     for row in domain:
@@ -332,8 +370,8 @@ def _score_drift(general: list[dict]) -> None:
         row["base_similarity"] = score
 
 
-def _manifest(config: EvalConfig, base: str, adapters: list[Path], catalog: Catalog, questions: list[Example],
-              cells: list[Cell], started: str, seconds: float) -> dict:
+def eval_manifest(config: EvalConfig, base: str, adapters: list[Path], catalog: Catalog, questions: list[Example],
+                  cells: list[Cell], started: str, seconds: float) -> dict:
     """What this report measured: enough to tell any two reports' inputs apart."""
     import os
 
@@ -355,7 +393,7 @@ def _manifest(config: EvalConfig, base: str, adapters: list[Path], catalog: Cata
 def _shown_config(config: EvalConfig) -> dict:
     """The config as JSON, with paths inside the project relative to it."""
     shown = json.loads(config.model_dump_json())
-    for key in ("knowledge", "general_questions", "out"):
+    for key in ("knowledge", "general_questions", "out", "optimisation"):
         if shown[key] is not None:
             shown[key] = shown_path(shown[key])
     for key in ("data", "adapters"):
@@ -367,6 +405,10 @@ def _shown_config(config: EvalConfig) -> dict:
 def _adapter_metadata(path: Path) -> dict:
     card = read_card(path)
     metadata = card.model_dump(mode="json") if card else {}
-    weights = Path(path) / "adapter_model.safetensors"
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12] if weights.is_file() else None
-    return {"path": shown_path(path), "weights_sha256": digest, **metadata}
+    return {"path": shown_path(path), "weights_sha256": weights_hash(path), "training": training_cost(path), **metadata}
+
+
+def weights_hash(adapter: Path) -> str | None:
+    """12 hex digits of sha256 over the adapter's weights: tells two trainings into one directory apart."""
+    weights = Path(adapter) / "adapter_model.safetensors"
+    return hashlib.sha256(weights.read_bytes()).hexdigest()[:12] if weights.is_file() else None

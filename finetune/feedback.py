@@ -60,7 +60,7 @@ def export_feedback(store: ConversationStore, out: Path, since: datetime | date 
     training = _training_pairs([DEFAULT_EXISTING] if existing is None else existing)
     exported, rows = set(), []
     for turn in store.rated_turns(since=since, persona=persona):
-        answer = turn["correction"] or (turn["answer"] if turn["rating"] == 1 else None)
+        answer = approved_answer(turn)
         if answer is None:
             report.skipped_thumbs_down += 1
             continue
@@ -85,6 +85,12 @@ def export_feedback(store: ConversationStore, out: Path, since: datetime | date 
         staging.write_text(_csv_text(rows) if out.suffix.lower() == ".csv" else _jsonl_text(rows),
                            encoding="utf-8", newline="")
     return report
+
+
+def approved_answer(turn: dict) -> str | None:
+    """The answer a rated turn vouches for: the correction where one was given, the answer itself for a thumbs-up;
+    None for a thumbs-down without a correction (it says what is wrong, not what is right)."""
+    return turn["correction"] or (turn["answer"] if turn["rating"] == 1 else None)
 
 
 def _training_pairs(paths: list[Path]) -> set[tuple[str, str]]:

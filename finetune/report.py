@@ -8,11 +8,13 @@
 `summarise` is the only place figures are computed, so anyone can recompute a report from its rows.
 """
 
+import html
 import json
 from pathlib import Path
 
 from bot.errors import TandemError
 from bot.reports import METRICS, load_summary
+from finetune.cost import cost_lines
 from finetune.metrics import mean
 
 
@@ -99,16 +101,75 @@ def verdict(cells: list[dict], lead: str | None) -> list[str]:
     return [s for s in sentences if s]
 
 
-def write_report(out: Path, rows: list[dict], manifest: dict) -> Path:
-    """Write results.jsonl, summary.json, the charts, report.md and report.html into `out`."""
+def optimisation_verdict(record: dict) -> list[str]:
+    """What a prompt optimisation bought on the held-out questions the search never saw, and what it cost."""
+    before, after, cost = record["before"], record["after"], record["cost"]
+    change = "no gain" if after["score"] <= before["score"] else f"{after['score'] - before['score']:+.1f}"
+    return [f"Optimising the {record['persona']} persona ({record['model']}, {record['dev_questions']} dev questions) "
+            f"changed the held-out score from {before['score']:.1f} to {after['score']:.1f} ({change}): key-fact recall "
+            f"{_fmt(before['key_fact_recall'], '%')} → {_fmt(after['key_fact_recall'], '%')}, persona adherence "
+            f"{_fmt(before['adherence'], '%')} → {_fmt(after['adherence'], '%')}, unsupported specifics "
+            f"{_fmt(before['unsupported_rate'], '%')} → {_fmt(after['unsupported_rate'], '%')}; it cost "
+            f"{cost['answers']} answers and {cost['minutes']:.1f} minutes."]
+
+
+def _optimisation_markdown(record: dict) -> list[str]:
+    weights = record["weights"]
+    lines = ["", "## Optimisation", "",
+             f"`{record['persona']}` → `{record['optimised']}` (`{record['persona_file']}`), on the {record['model']} "
+             f"model, few-shot examples {'on' if record['few_shot'] else 'off'}, retrieval "
+             f"{'on' if record['retrieval'] else 'off'}. The search saw {record['dev_questions']} dev questions; the "
+             f"figures below are on {record['heldout_questions']} held-out questions it never saw. Examples drawn from: "
+             + ", ".join(f"{count} {source}" for source, count in record["pool"].items()) + ".", "",
+             f"Score = {weights['recall']:g} × key-fact recall + {weights['adherence']:g} × persona adherence − "
+             f"{weights['unsupported']:g} × unsupported-specifics rate. Stopped: {record['stopped']}. Chosen: "
+             f"{record['chosen']}; its examples: " + "; ".join(f"{e['ref']} ({e['source']}) “{_quoted(e['user'])}”"
+                                                               for e in record["examples"]) + ".", "",
+             "| Held-out | Key-fact recall | Persona adherence | Unsupported specifics | Score |", "|---|---:|---:|---:|---:|"]
+    for name in ("before", "after"):
+        figures = record[name]
+        lines.append(f"| {name}: {figures['cell']} | {_fmt(figures['key_fact_recall'], '%')} | "
+                     f"{_fmt(figures['adherence'], '%')} | {_fmt(figures['unsupported_rate'], '%')} | "
+                     f"{figures['score']:.1f} |")
+    cost = record["cost"]
+    lines += ["", f"Cost: {cost['answers']} answers ({cost['search_answers']} in the search, {cost['heldout_answers']} "
+                  f"held-out) in {cost['minutes']:.1f} minutes; budget {record['budget']['answers']} answers, "
+                  f"{record['budget']['minutes']:g} minutes.", "",
+              "| Candidate (dev) | Change from the original | Recall | Adherence | Unsupported | Score |",
+              "|---:|---|---:|---:|---:|---:|"]
+    for number, candidate in enumerate(record["candidates"], start=1):
+        mark = " **(chosen)**" if candidate["hash"] == record["chosen_hash"] else ""
+        lines.append(f"| {number} | {candidate['change']}{mark} | {_fmt(candidate['key_fact_recall'], '%')} | "
+                     f"{_fmt(candidate['adherence'], '%')} | {_fmt(candidate['unsupported_rate'], '%')} | "
+                     f"{candidate['score']:.1f} |")
+    return lines
+
+
+def _quoted(text: str, limit: int = 80) -> str:
+    """User text shown in the report: shortened, and escaped, as report.html keeps the Markdown's HTML as it is."""
+    short = text if len(text) <= limit else text[:limit - 1] + "…"
+    return html.escape(" ".join(short.split())).replace("|", "&#124;")
+
+
+def write_report(out: Path, rows: list[dict], manifest: dict, optimisation: dict | None = None,
+                 optimised: dict | None = None) -> Path:
+    """Write results.jsonl, summary.json, the charts, report.md and report.html into `out`.
+
+    `optimisation` is the record of the search this report concludes (`tandem personas optimise`: its before and
+    after on held-out questions); `optimised` is an earlier optimisation report's record (`load_optimisation`),
+    set against fine-tuning in the cost line.
+    """
     out.mkdir(parents=True, exist_ok=False)
     with open(out / "results.jsonl", "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     cells = summarise(rows)
     lead = manifest["config"]["personas"][0]
+    sentences = verdict(cells, lead) + (optimisation_verdict(optimisation) if optimisation else [])
     summary = {"cells": cells, "drift": drift(rows, manifest["config"]["drift_threshold"]),
-               "verdict": verdict(cells, lead), "manifest": manifest}
+               "verdict": sentences, "cost": cost_lines(cells, manifest, lead, optimised), "manifest": manifest}
+    if optimisation:
+        summary["optimisation"] = optimisation
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     charts = _charts(cells, out)
     markdown = _markdown(summary, charts)
@@ -129,10 +190,13 @@ def _markdown(summary: dict, charts: list[str]) -> str:
              f"{manifest['started']} · {manifest['questions']} questions · {len(cells)} cells · "
              f"{manifest['wall_seconds']:.0f} s on {manifest['machine']}", "", "## Verdict", ""]
     lines += [f"- {sentence}" for sentence in summary["verdict"]] or ["- (no base/tuned pair to compare)"]
+    lines += [f"- {sentence}" for sentence in summary["cost"]]
     for entry in summary["drift"]:
         flag = "**large drift: check general answers**" if entry["flagged"] else "within the threshold"
         lines.append(f"- Out of domain, {entry['model']} answers {entry['questions']} general questions with a mean "
                      f"similarity of {entry['similarity_to_base']:.2f} to the base model's ({flag}).")
+    if summary.get("optimisation"):
+        lines += _optimisation_markdown(summary["optimisation"])
     lines += ["", "## Results by cell", "",
               "| Cell | " + " | ".join(heading for _, heading, _, _ in METRICS) + " | Answers | Truncated |",
               "|---|" + "---:|" * (len(METRICS) + 2)]

@@ -298,6 +298,24 @@ def test_the_manifest_records_what_was_measured(report, adapter, noisy_model_dir
     assert f"weights {recorded['weights_sha256']}" in markdown
 
 
+def test_the_verdict_states_what_each_configuration_cost(report, adapter):
+    summary = read_summary(report)
+    metrics = json.loads((adapter / "metrics.json").read_text())
+    training = summary["manifest"]["adapters"]["tuned"]["training"]
+    assert training == {"minutes": round(metrics["wall_seconds"] / 60, 1), "steps": metrics["steps"],
+                        "epochs": metrics["epochs_completed"],
+                        "tokens": round(metrics["wall_seconds"] * metrics["train_tokens_per_second"])}
+    per_request, tuning = summary["cost"]
+    for cell in summary["cells"]:
+        assert (f"{cell['cell']} {cell['prompt_tokens']:.0f} prompt tokens and {cell['seconds_per_answer']:.1f} s an "
+                f"answer") in per_request
+    assert tuning.startswith(f"Fine-tuning (tuned) cost {training['minutes']:g} min of training over about "
+                             f"{training['tokens']:,} tokens")
+    assert "key-fact recall under support+retrieval" in tuning
+    assert all(f"- {line}" in (report / "report.md").read_text() for line in summary["cost"])
+    assert "optimisation" not in summary, "no optimisation report under this report's folder"
+
+
 def test_paths_inside_the_project_are_recorded_relative_to_it(tmp_path):
     assert shown_path(PROJECT_ROOT / "data" / "fernhollow-support" / "eval.jsonl") == "data/fernhollow-support/eval.jsonl"
     assert shown_path(tmp_path / "eval.jsonl") == str(tmp_path / "eval.jsonl")
