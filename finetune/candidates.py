@@ -43,9 +43,9 @@ class PoolExample:
     assistant: str
 
 
-def example_pool(persona: Persona, questions: list[Example], training: list[Path], log: Path | None) -> list[PoolExample]:
-    """The persona's own examples, then every example of the training files and of the conversation log (`log`;
-    None: none) fit to be one (see the module docstring). `questions` is the evaluation set."""
+def example_pool(persona: Persona, questions: list[Example], training: list[Path], log: str | None) -> list[PoolExample]:
+    """The persona's own examples, then every example of the training files and of the conversation log (a file or
+    URL; None: none) fit to be one (see the module docstring). `questions` is the evaluation set."""
     asked = {fold_text(q.question) for q in questions}
     groups = {q.group for q in questions if q.group}
     found = [("persona", e.user, e.assistant) for e in persona.examples]
@@ -68,10 +68,10 @@ def example_pool(persona: Persona, questions: list[Example], training: list[Path
     return list(pool.values())
 
 
-def log_examples(path: Path) -> list[tuple[str, str]]:
+def log_examples(location: str) -> list[tuple[str, str]]:
     """(question, approved answer) of every rated turn, personal data replaced as the export replaces it."""
     pairs = []
-    for turn in ConversationStore(path).rated_turns():
+    for turn in ConversationStore(location).rated_turns():
         answer = approved_answer(turn)
         if answer:
             counts = dict.fromkeys(SCRUB_KINDS, 0)

@@ -20,7 +20,7 @@ EVAL_FLAGS = {"data": {"metavar": "FILE"}, "knowledge": {"metavar": "DIR"}, "bas
               "prompts": {"metavar": "KINDS"}, "limit": {"metavar": "N"}, "general_questions": {"metavar": "FILE"},
               "out": {"metavar": "DIR"}, "optimisation": {"metavar": "DIR"}}
 """How some of EvalConfig's fields read as flags; every field is one (finetune.flags)."""
-OPTIMISE_FLAGS = {"data": {"metavar": "FILE"}, "examples": {"metavar": "FILE"}, "log": {"metavar": "PATH"},
+OPTIMISE_FLAGS = {"data": {"metavar": "FILE"}, "examples": {"metavar": "FILE"}, "db": {"metavar": "URL|FILE"},
                   "knowledge": {"metavar": "DIR"}, "base_model": {"metavar": "MODEL"},
                   "adapters": {"flag": "adapter", "metavar": "DIR"}, "out": {"metavar": "FILE"},
                   "reports": {"metavar": "DIR"}, "new_id": {"metavar": "ID"}}
@@ -104,8 +104,9 @@ def register(commands, personas) -> None:
     export_feedback.add_argument("--persona", metavar="ID", help="only turns answered under this persona")
     export_feedback.add_argument("--out", type=Path, metavar="FILE",
                                  help="output file, CSV if it ends in .csv (default: feedback-<today>.jsonl)")
-    export_feedback.add_argument("--db", type=Path, metavar="PATH",
-                                 help="conversation log (default: $TANDEM_HOME/conversations.sqlite3)")
+    export_feedback.add_argument("--db", metavar="URL|FILE",
+                                 help="conversation log: an SQLite file or a postgresql:// URL (default: $TANDEM_DB_URL, "
+                                      "else $TANDEM_HOME/conversations.sqlite3)")
     scrubbing = export_feedback.add_mutually_exclusive_group()
     scrubbing.add_argument("--scrub", metavar="KINDS", default="email,phone,card",
                            help="comma-separated kinds of personal data to replace (default: email,phone,card)")
@@ -247,16 +248,15 @@ def run_data_check(args) -> int:
 def run_data_export(args) -> int:
     from datetime import date
 
-    from bot.paths import tandem_home
-    from bot.store import ConversationStore
+    from bot.store import ConversationStore, log_exists, log_location
     from finetune.feedback import SCRUB_KINDS, export_feedback
 
     try:
         since = date.fromisoformat(args.since) if args.since else None
     except ValueError:
         raise TandemError(f"--since {args.since!r}: expected a date as YYYY-MM-DD") from None
-    db = args.db or tandem_home() / "conversations.sqlite3"
-    if not db.is_file():
+    db = log_location(args.db)
+    if not log_exists(db):
         raise TandemError(f"no conversation log at {db}; chats are logged there by tandem serve (or pass --db)")
     scrub = set() if args.no_scrub else {kind.strip() for kind in args.scrub.split(",") if kind.strip()}
     out = args.out or Path(f"feedback-{date.today().isoformat()}.jsonl")

@@ -39,10 +39,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.adapters import adapter_format
+from bot.backends import DEFAULT_BACKEND, Backend
+from bot.chat_model import LocalChatModel
 from bot.errors import PersonaError, TandemError
 from bot.files import write_atomically
 from bot.paths import shown_path, tandem_home
 from bot.personas import Catalog, Id, Persona, load_catalog, load_persona
+from bot.store import log_exists, log_location
 from bot.versions import keep_version, persona_text
 from finetune.candidates import Candidate, candidate_persona, describe, example_pool
 from finetune.data import Example, load_examples
@@ -66,8 +69,9 @@ class OptimiseConfig(BaseModel):
                              "domain's eval.jsonl")
     examples: list[Path] | None = Field(None, description="training data to draw few-shot examples from (default: "
                                                           "train.jsonl beside the first --data file, if there is one)")
-    log: Path | None = Field(None, description="conversation log whose thumbs-up and corrected turns are drawn from "
-                                               "too (default: $TANDEM_HOME/conversations.sqlite3, if there is one)")
+    db: str | None = Field(None, description="conversation log whose thumbs-up and corrected turns are drawn from "
+                                             "too: an SQLite file or a postgresql:// URL (default: $TANDEM_DB_URL, "
+                                             "else $TANDEM_HOME/conversations.sqlite3, if there is one)")
     knowledge: Path | None = Field(None, description="knowledge/*.md for retrieval (default: as tandem eval finds it)")
     base_model: str | None = Field(None, description="base model (default: the adapter's base, else the embedded one)")
     adapters: list[Path] | None = Field(None, max_length=1, description="the adapter the persona will run on "
@@ -88,6 +92,8 @@ class OptimiseConfig(BaseModel):
     adherence_weight: float = Field(1.0, ge=0, description="weight of persona adherence (in points) in the score")
     unsupported_penalty: float = Field(1.0, ge=0, description="weight of the unsupported-specifics rate (in points), "
                                                               "subtracted from the score")
+    backend: Backend = Field(DEFAULT_BACKEND, description="what generates: transformers (the reference) or "
+                                                          "ctranslate2 (int8, converted once into the model store)")
     batch_size: int = Field(16, gt=0, description="answers generated together")
     max_new_tokens: int = Field(160, gt=0, description="longest answer in tokens; a persona's own lower cap wins")
     top_k: int | None = Field(None, gt=0, description="passages retrieval puts into the prompt (default: the "
@@ -142,7 +148,8 @@ def run_optimise(persona_id: str, config: OptimiseConfig, catalog: Catalog | Non
     check_out(out, persona_id, new_id)
     eval_config = EvalConfig(data=config.data, knowledge=config.knowledge, base_model=config.base_model,
                              adapters=config.adapters, personas=[persona_id], limit=None, batch_size=config.batch_size,
-                             max_new_tokens=config.max_new_tokens, top_k=config.top_k, out=config.reports)
+                             max_new_tokens=config.max_new_tokens, top_k=config.top_k, out=config.reports,
+                             backend=config.backend)
     base, adapters = model_variants(eval_config)
     cell = _cell(config, persona_id, adapters)
     questions = load_examples(config.data).examples
@@ -151,7 +158,7 @@ def run_optimise(persona_id: str, config: OptimiseConfig, catalog: Catalog | Non
         raise OptimiseError(f"--budget-answers {config.budget_answers} does not cover the original persona on the "
                             f"{len(dev)} dev questions and both personas on the {len(heldout)} held-out ones "
                             f"({len(dev) + 2 * len(heldout)} answers)")
-    pool = {e.id: e for e in example_pool(original, questions, _training_files(config), _log_file(config))}
+    pool = {e.id: e for e in example_pool(original, questions, _training_files(config), _log(config))}
     settings = _settings(original, config, base, adapters, cell, dev + heldout)
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     state = State.open(tandem_home() / "optimise" / f"{persona_id}-{key}.json", settings, restart)
@@ -159,7 +166,7 @@ def run_optimise(persona_id: str, config: OptimiseConfig, catalog: Catalog | Non
     passages = retrieve_passages(eval_config, adapters, dev + heldout) if cell.retrieval else {}
     if chat_model is None:
         chat_model = load_eval_model(eval_config, base, adapters[0] if adapters else None)
-        if adapters:
+        if adapters and isinstance(chat_model, LocalChatModel):  # a server has its own
             chat_model.merge_adapter()  # the same answers, about a third faster (as tandem eval does)
     with tqdm(total=config.budget_answers, initial=state.answers, desc=f"optimise {persona_id}", unit="answer",
               disable=not progress) as bar:
@@ -228,12 +235,12 @@ def _training_files(config: OptimiseConfig) -> list[Path]:
     return [beside] if beside.is_file() and beside != config.data[0] else []
 
 
-def _log_file(config: OptimiseConfig) -> Path | None:
+def _log(config: OptimiseConfig) -> str | None:
     """The conversation log to draw examples from, if there is one (reading must not create an empty one)."""
-    path = config.log or tandem_home() / "conversations.sqlite3"
-    if config.log is not None and not path.is_file():
-        raise OptimiseError(f"--log {path}: no such conversation log")
-    return path if path.is_file() else None
+    location = log_location(config.db)
+    if config.db is not None and not log_exists(location):
+        raise OptimiseError(f"--db {config.db}: no such conversation log")
+    return location if log_exists(location) else None
 
 
 def _announce(cell: Cell, dev: list, heldout: list, pool: dict, config: OptimiseConfig, state: State) -> None:
@@ -251,6 +258,7 @@ def _settings(original: Persona, config: OptimiseConfig, base: str, adapters: li
     return {"persona": original.content_hash, "base_model": base, "adapter": cell.adapter,
             "adapter_weights": weights_hash(adapters[0]) if adapters else None, "few_shot": cell.few_shot,
             "retrieval": cell.retrieval, "knowledge": str(config.knowledge), "top_k": config.top_k,
+            "backend": config.backend,
             "questions": hashlib.sha256("\n".join(q.question for q in questions).encode()).hexdigest()[:12],
             "max_examples": config.max_examples, "max_new_tokens": config.max_new_tokens, "seed": config.seed,
             "weights": [config.recall_weight, config.adherence_weight, config.unsupported_penalty]}

@@ -161,7 +161,7 @@ def test_the_pool_holds_only_examples_that_follow_the_rules_and_leak_nothing(dom
     rated(store, "Is it blue?", "Bottom line: yes.", -1)  # thumbs-down without a correction
     questions = load_examples([domain.eval]).examples
     tester = domain.catalog.persona("tester")
-    pool = example_pool(tester, questions, [domain.train], store.path)
+    pool = example_pool(tester, questions, [domain.train], store.location)
     assert [(e.ref, e.source, e.user) for e in pool] == [
         ("p1", "persona", "Does the kettle boil fast?"), ("p2", "persona", "Is the lid safe?"),
         ("t1", "training", "What is the bottom line on returns?"), ("t2", "training", "Can I pay by card?"),
@@ -280,7 +280,7 @@ def test_with_few_shot_off_only_the_wording_is_searched(domain, tmp_path, tandem
 @pytest.mark.parametrize("fields, message", [
     ({"budget_answers": 11}, "--budget-answers 11 does not cover"),
     ({"new_id": "tester"}, "--new-id tester: the optimised persona needs an id of its own"),
-    ({"log": Path("no-such.sqlite3")}, "--log no-such.sqlite3: no such conversation log"),
+    ({"db": "no-such.sqlite3"}, "--db no-such.sqlite3: no such conversation log"),
 ])
 def test_runs_that_cannot_work_stop_before_answering(domain, tmp_path, tandem_home, fields, message):
     model = EchoWithUsage()
@@ -377,3 +377,15 @@ def test_tandem_eval_finds_the_newest_optimisation_of_an_evaluated_persona(domai
                               "key-fact recall") and cost[1].endswith("; this report has no fine-tuned model to set it "
                                                                       "against.")
     assert all(f"- {line}" in (report / "report.md").read_text() for line in cost)
+
+
+def test_the_persona_is_asked_as_its_model_asks_unless_told_otherwise(tmp_path):
+    from finetune.optimise import _cell
+
+    (tmp_path / "tandem-adapter.json").write_text(json.dumps(
+        {"base_model": "tiny", "prompt_format": {"few_shot": False, "retrieval": True, "top_k": 3}}))
+    tuned = _cell(OptimiseConfig(), "plain", [tmp_path])
+    assert (tuned.variant, tuned.adapter, tuned.few_shot, tuned.retrieval) == ("tuned", str(tmp_path), False, True)
+    assert _cell(OptimiseConfig(few_shot="on", retrieval="off"), "plain", [tmp_path]).few_shot is True
+    base = _cell(OptimiseConfig(), "plain", [])
+    assert (base.variant, base.adapter, base.few_shot, base.retrieval) == ("base", None, True, False)
