@@ -389,3 +389,21 @@ def test_the_persona_is_asked_as_its_model_asks_unless_told_otherwise(tmp_path):
     assert _cell(OptimiseConfig(few_shot="on", retrieval="off"), "plain", [tmp_path]).few_shot is True
     base = _cell(OptimiseConfig(), "plain", [])
     assert (base.variant, base.adapter, base.few_shot, base.retrieval) == ("base", None, True, False)
+
+
+def test_on_a_tuned_model_that_reads_only_the_wording_is_searched_with_passages_in_the_prompt(
+        domain, tmp_path, tandem_home, noisy_model_dir):
+    from finetune.train import TrainRequest, train
+    from tests.conftest import tiny_recipe, write_qa
+
+    adapter = train(TrainRequest(data=[write_qa(tmp_path / "train.jsonl", 12)], out=tmp_path / "adapter",
+                                 recipe=tiny_recipe(noisy_model_dir, epochs=1, validation_fraction=0.0, eval_every=100)))
+    result = run_optimise("tester", config(domain, tmp_path, adapters=[adapter], base_model=None, budget_answers=28),
+                          domain.catalog, progress=False)
+    record = result.record
+    assert (record["model"], record["few_shot"], record["retrieval"]) == ("tuned", False, True)
+    assert not any("examples" in c["change"] for c in record["candidates"])
+    rows = [json.loads(line) for line in (result.report / "results.jsonl").read_text().splitlines()]
+    assert all(r["passages"] and r["retrieval"] and r["model"] == "tuned" for r in rows)
+    assert [c["cell"] for c in json.loads((result.report / "summary.json").read_text())["cells"]] == [
+        "tuned · tester+retrieval", "tuned · tester-optimised+retrieval"]

@@ -30,6 +30,9 @@ NOT_RUN = {
     "tandem eval": "the default matrix (60 questions, 4 cells, the drift check) takes about half an hour, more than "
                    "the rest of the suite; `tandem eval --data my-eval.jsonl ...` runs the same path on two questions",
     "tandem eval --adapter adapters/candidate": "the same default matrix, for the flywheel's candidate",
+    "tandem personas optimise plain --no-adapter": "a search of up to 600 answers or 30 minutes; the quick look above "
+                                                   "it runs the same path on 24 answers",
+    "tandem personas optimise executive --no-adapter --budget-answers 900 --budget-minutes 60": "the same, longer",
 }
 """Commands that would run as written but take too long for a test, each with what covers it instead."""
 MY_EVAL_YAML = "data: [my-eval.jsonl]\nadapters: [my-adapter]\npersonas: [support, plain]\nknowledge: my-docs/\n"
