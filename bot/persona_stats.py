@@ -16,7 +16,7 @@ from bot.errors import TandemError
 from bot.personas import Catalog
 from bot.reports import find_reports, load_summary
 from bot.store import ConversationStore
-from bot.versions import describe_change, known_versions
+from bot.versions import describe_change, kept_versions, known_versions
 
 HEADERS = ["persona", "version", "first seen (UTC)", "change", "turns", "thumbs up", "thumbs down", "corrections",
            "median latency (s)", "reports: recall / adherence / unsupported (%)"]
@@ -72,8 +72,8 @@ def version_stats(catalog: Catalog, store: ConversationStore | None, report_dirs
     The versions are every one the log served, a report measured, Tandem kept the text of, or the catalog holds
     now; turns and reports before `since` (a date, UTC) are left out.
     """
-    if persona_id is not None:
-        catalog.persona(persona_id)  # an unknown id is one line naming the valid ones
+    if persona_id is not None and persona_id not in catalog.personas and not kept_versions(persona_id):
+        catalog.persona(persona_id)  # neither loaded nor ever kept: one line naming the valid ids
     turns = store.served_turns(since=since, persona=persona_id) if store is not None else []
     measured = _measured(report_dirs, since)
     ids = [persona_id] if persona_id else list(dict.fromkeys(

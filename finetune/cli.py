@@ -170,7 +170,7 @@ def run_eval(args) -> int:
     columns = CsvColumns(args.question_col, args.answer_col, args.category_col, args.key_facts_col, args.group_col)
     out = run_matrix(config, columns=columns, data_format=args.format)
     summary = json.loads((out / "summary.json").read_text())
-    for sentence in summary["verdict"]:
+    for sentence in summary["verdict"] + summary["cost"]:
         print(sentence)
     print(f"Report: {out / 'report.html'} (and report.md, results.jsonl)")
     return 0
@@ -190,7 +190,7 @@ def run_optimise(args) -> int:
     summary = json.loads((result.report / "summary.json").read_text())
     if result.reused:
         print("Nothing new to try within the budget: the saved search's result stands.")
-    for sentence in summary["verdict"]:
+    for sentence in summary["verdict"] + summary["cost"]:
         print(sentence)
     print(f"Persona: {result.persona_file} (use it with --personas {result.persona_file.parent})")
     print(f"Report: {result.report / 'report.html'} (and report.md, results.jsonl)")

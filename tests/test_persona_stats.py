@@ -279,3 +279,15 @@ def test_the_prompts_tab_shows_the_table_and_the_chart(history, echo_model):
     assert [row[:5] for row in table["data"]] == [[r[0], r[1], r[2], r[3], r[4]] for r in stats_rows(
         version_stats(catalog, store, [reports], "plain"))]
     assert Path(chart).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_persona_known_only_by_its_kept_text_has_stats_too(tandem_home):
+    """An optimised persona lives in its own folder; its kept versions are enough to ask about it."""
+    catalog = load_catalog()
+    copy = edited(catalog.persona("plain"), id="plain-copy")
+    with pytest.raises(PersonaError, match="unknown persona 'plain-copy'"):
+        version_stats(catalog, None, [], "plain-copy")
+    keep_version(copy)
+    [entry] = version_stats(catalog, None, [], "plain-copy")
+    assert (entry.version, entry.current, entry.text_kept, entry.change) == (copy.content_hash, False, True,
+                                                                             "first version")
