@@ -154,10 +154,7 @@ def run_optimise(persona_id: str, config: OptimiseConfig, catalog: Catalog | Non
     cell = _cell(config, persona_id, adapters)
     questions = load_examples(config.data).examples
     dev, heldout = split_questions(questions, config.dev_questions, config.heldout_questions, config.seed)
-    if config.budget_answers < len(dev) + 2 * len(heldout):
-        raise OptimiseError(f"--budget-answers {config.budget_answers} does not cover the original persona on the "
-                            f"{len(dev)} dev questions and both personas on the {len(heldout)} held-out ones "
-                            f"({len(dev) + 2 * len(heldout)} answers)")
+    check_budget(config, dev, heldout)
     pool = {e.id: e for e in example_pool(original, questions, _training_files(config), _log(config))}
     settings = _settings(original, config, base, adapters, cell, dev + heldout)
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
@@ -217,6 +214,15 @@ def check_out(out: Path, original_id: str, new_id: str) -> None:
         if existing != new_id:
             raise OptimiseError(f"--out {out}: already holds " + (f"persona {existing!r}" if existing else "another file")
                                 + f"; only an earlier {new_id} is ever replaced")
+
+
+def check_budget(config: OptimiseConfig, dev: list[Example], heldout: list[Example]) -> None:
+    """The answers budget pays at least for the baseline and the held-out comparison, or nothing runs."""
+    fixed = len(dev) + 2 * len(heldout)
+    if config.budget_answers < fixed:
+        raise OptimiseError(f"--budget-answers {config.budget_answers} does not cover the original persona on the "
+                            f"{len(dev)} dev questions and both personas on the {len(heldout)} held-out ones "
+                            f"({fixed} answers)")
 
 
 def _cell(config: OptimiseConfig, persona_id: str, adapters: list[Path]) -> Cell:
