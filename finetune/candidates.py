@@ -45,7 +45,7 @@ class PoolExample:
 
 def example_pool(persona: Persona, questions: list[Example], training: list[Path], log: str | None) -> list[PoolExample]:
     """The persona's own examples, then every example of the training files and of the conversation log (a file or
-    URL; None: none) fit to be one (see the module docstring). `questions` is the evaluation set."""
+    URL; None: none) fit to be one (see the module docstring). `questions` are the questions the run asks."""
     asked = {fold_text(q.question) for q in questions}
     groups = {q.group for q in questions if q.group}
     found = [("persona", e.user, e.assistant) for e in persona.examples]

@@ -155,7 +155,7 @@ def run_optimise(persona_id: str, config: OptimiseConfig, catalog: Catalog | Non
     questions = load_examples(config.data).examples
     dev, heldout = split_questions(questions, config.dev_questions, config.heldout_questions, config.seed)
     check_budget(config, dev, heldout)
-    pool = {e.id: e for e in example_pool(original, questions, _training_files(config), _log(config))}
+    pool = {e.id: e for e in example_pool(original, dev + heldout, _training_files(config), _log(config))}
     settings = _settings(original, config, base, adapters, cell, dev + heldout)
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     state = State.open(tandem_home() / "optimise" / f"{persona_id}-{key}.json", settings, restart)

@@ -170,6 +170,8 @@ def test_the_pool_holds_only_examples_that_follow_the_rules_and_leak_nothing(dom
     assert pool[5].assistant == "Bottom line: we will write to [EMAIL]." and pool[6].assistant == "Bottom line: no, restart it."
     assert len({e.id for e in pool}) == len(pool)
     assert example_pool(tester, questions, [], None) == pool[:2]
+    not_asked = [q for q in questions if q.group != "G1"]  # a run that asks nothing of G1 may show its example
+    assert "Refund timing?" in [e.user for e in example_pool(tester, not_asked, [domain.train], None)]
 
 
 # The search on the echo model ---------------------------------------------------------------------------
