@@ -3,8 +3,8 @@
 A candidate is a wording (`finetune.rewrites`) and a set of examples by id. The examples come from the persona
 itself, the training data and the conversation log (thumbs-up answers and corrections, scrubbed of personal data
 as `tandem data export` scrubs them), kept only when their answers follow the persona's style rules (an example
-that breaks them would teach breaking them) and when they ask nothing of the evaluation set (the same paraphrase
-group or the same question: the example would hand the model the answer).
+that breaks them would teach breaking them) and when they ask nothing the run asks, dev or held-out (the same
+paraphrase group or the same question: the example would hand the model the answer).
 """
 
 import hashlib

@@ -7,8 +7,8 @@ What is searched:
 - the wording of the persona's instruction and rules (`finetune.rewrites`: layout × rules × grounding);
 - which few-shot examples it carries, and how many (2 to `max_examples`): its own, and those of the training data
   and of the conversation log (thumbs-up answers and corrections, scrubbed of personal data) whose answers follow
-  its style rules (an example that breaks them would teach breaking them) and that ask nothing of the evaluation
-  set (same paraphrase group or same question: the example would hand the model the answer). Examples reach the
+  its style rules (an example that breaks them would teach breaking them) and that ask nothing the run asks, dev
+  or held-out (same paraphrase group or same question: the example would hand the model the answer). Examples reach the
   model only with few-shot on (the base model's default); with it off, only the wording is searched.
 
 How: each wording choice in turn against the best so far (greedy, one coordinate at a time), then random
