@@ -35,6 +35,9 @@ NOT_RUN = {
     "tandem personas optimise executive --no-adapter --budget-answers 900 --budget-minutes 60": "the same, longer",
 }
 """Commands that would run as written but take too long for a test, each with what covers it instead."""
+STAND_IN = "openai:http://127.0.0.1:8000/v1"
+"""The model server of the Scaling out commands: vLLM there; here `tandem api` on the echo model stands in for it
+(test_the_scaling_out_commands_run_against_tandem_api_as_the_stand_in), so the in-order run leaves them out."""
 MY_EVAL_YAML = "data: [my-eval.jsonl]\nadapters: [my-adapter]\npersonas: [support, plain]\nknowledge: my-docs/\n"
 """my-eval.yaml: the evaluation of the `--data my-eval.jsonl` line as YAML, so their two reports compare clean."""
 LOGGED_AT = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
@@ -53,7 +56,7 @@ def readme_commands(program: str) -> list[list[str]]:
 
 
 def runs_in_tests(command: list[str]) -> bool:
-    return command[1] not in LONG_RUNNING and shlex.join(command) not in NOT_RUN
+    return command[1] not in LONG_RUNNING and shlex.join(command) not in NOT_RUN and STAND_IN not in command
 
 
 def test_every_shell_block_is_bash_so_none_is_left_unrun():
@@ -179,6 +182,22 @@ def test_every_tandem_command_in_the_readme_works_in_order(tmp_path):
     assert (work / "my-model" / "model.safetensors").is_file()
     assert (work / "adapters" / "candidate" / "tandem-adapter.json").is_file()
     assert (work / "reports" / "AFTER" / "compare-BEFORE.md").is_file()
+
+
+def test_the_scaling_out_commands_run_against_tandem_api_as_the_stand_in(echo_model, tmp_path):
+    """Every README command that names the model server runs as written, against `tandem api` on 127.0.0.1:8000
+    (over the echo model: this checks the client's path, not answers), from a fresh home."""
+    commands = [c for c in readme_commands("tandem") if STAND_IN in c]
+    assert {c[1] for c in commands} == {"ask", "eval", "serve"}
+    env = {**os.environ, "TANDEM_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
+    with api_server(echo_model, port=8000):
+        for command in [c for c in commands if c[1] not in LONG_RUNNING]:
+            result = subprocess.run([str(BIN / "tandem"), *command[1:]], capture_output=True, text=True, env=env,
+                                    cwd=tmp_path, timeout=600)
+            assert result.returncode == 0, (command, result.stdout[-2000:], result.stderr[-2000:])
+            assert result.stdout.strip(), command
+    assert [kwargs.get("use_adapter", True) for _, kwargs in echo_model.calls].count(False) > 0, "base cells too"
+    assert all(sum(m.type == "system" for m in messages) == 1 for messages, _ in echo_model.calls)
 
 
 API_URL = "http://127.0.0.1:8000"
