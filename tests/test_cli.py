@@ -101,7 +101,7 @@ def test_serve_launches_on_its_address_only_even_when_the_environment_asks_for_a
 
     launched = {}
     monkeypatch.setenv("GRADIO_SHARE", "True")
-    monkeypatch.setattr("bot.chat_model.load_chat_model", lambda model, adapter: tiny_chat_model)
+    monkeypatch.setattr("bot.chat_model.load_chat_model", lambda *args, **settings: tiny_chat_model)
     monkeypatch.setattr(gr.Blocks, "launch", lambda app, **settings: launched.update(settings))
     assert main(["serve", "--model", "tiny", "--port", "7999", "--no-log", "--no-knowledge"]) == 0
     assert launched["share"] is False
@@ -135,7 +135,7 @@ def knowledge(tmp_path) -> Path:
 def test_knowledge_grounds_the_answers_of_a_base_model(command, knowledge, echo_model, monkeypatch, capsys):
     from bot.cli import main
 
-    monkeypatch.setattr("bot.chat_model.load_chat_model", lambda model, adapter: echo_model)
+    monkeypatch.setattr("bot.chat_model.load_chat_model", lambda *args, **settings: echo_model)
     for extra in (["--knowledge", str(knowledge)], []):
         monkeypatch.setattr("sys.stdin", io.StringIO("How long is the warranty?\n/quit\n"))  # for chat
         assert main([*command, "--model", "a-base-model", *extra]) == 0

@@ -96,7 +96,7 @@ def test_a_question_with_lone_surrogates_is_one_line(capsys, question):
 
 
 def test_invalid_utf8_typed_into_chat_is_refused_and_the_session_goes_on(capsys, monkeypatch, echo_model):
-    monkeypatch.setattr("bot.chat_model.load_chat_model", lambda model, adapter: echo_model)
+    monkeypatch.setattr("bot.chat_model.load_chat_model", lambda *args, **settings: echo_model)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"caf\xe9\n\xed\xa0\x80\nhello\n/quit\n"),
                                                        encoding="utf-8"))
     code, out, _ = run(capsys, "chat", "--model", "echo", "--no-knowledge")
