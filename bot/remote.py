@@ -10,7 +10,7 @@ add nothing of its own. Every server is asked for the same two model names:
 `tandem api` serves both: its `tandem/raw` names take the messages as sent, with no persona of its own.
 vLLM serves them when named so (see the README's "Scaling out"):
 
-    vllm serve HuggingFaceTB/SmolLM2-135M-Instruct --served-model-name tandem/raw+base \
+    vllm serve ~/.cache/tandem/models/smollm2-135m-instruct --served-model-name tandem/raw+base \
         --enable-lora --lora-modules tandem/raw=adapters/default
 
 The local adapter directory (`--adapter`, default the shipped one) stands for the adapter the server serves:
