@@ -172,13 +172,13 @@ def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvCol
     from finetune.report import write_report
 
     catalog = catalog or load_catalog()
+    optimised = (load_optimisation(config.optimisation) if config.optimisation is not None
+                 else find_optimisation([config.out], config.personas))
     base, adapters = model_variants(config)
     cells = plan_cells(config, adapters, catalog)
     questions = select_questions(load_examples(config.data, data_format, columns).examples, config.limit)
     general = load_general_questions(config.general_questions)
     passages = retrieve_passages(config, adapters, questions) if any(cell.retrieval for cell in cells) else {}
-    optimised = (load_optimisation(config.optimisation) if config.optimisation is not None
-                 else find_optimisation([config.out], config.personas))
 
     started = time.strftime("%Y-%m-%dT%H-%M-%S")
     clock = time.monotonic()

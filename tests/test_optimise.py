@@ -409,3 +409,14 @@ def test_on_a_tuned_model_that_reads_only_the_wording_is_searched_with_passages_
     assert all(r["passages"] and r["retrieval"] and r["model"] == "tuned" for r in rows)
     assert [c["cell"] for c in json.loads((result.report / "summary.json").read_text())["cells"]] == [
         "tuned · tester+retrieval", "tuned · tester-optimised+retrieval"]
+
+
+def test_an_optimisation_report_given_to_eval_must_be_one(tmp_path, tandem_home):
+    (tmp_path / "plain-report").mkdir()
+    (tmp_path / "plain-report" / "summary.json").write_text(json.dumps({"manifest": {}, "cells": []}))
+    for given, message in ((tmp_path / "nowhere", "not a Tandem report directory"),
+                           (tmp_path / "plain-report", "not a prompt optimisation report")):
+        result = subprocess.run([TANDEM, "eval", "--optimisation", str(given), "--limit", "2"], capture_output=True,
+                                text=True, timeout=120, env={**os.environ, "TANDEM_HOME": str(tandem_home)})
+        assert result.returncode == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1, \
+            result.stderr
