@@ -73,7 +73,15 @@ def _system_prompt(persona: Persona | None, instruction: Instruction | None, pas
 
 def _describe_rules(style: StyleRules) -> str:
     """The checkable style rules, stated to the model in words, so it is told what it is judged on."""
+    return " ".join(stated_rules(style))
+
+
+def stated_rules(style: StyleRules) -> list[str]:
+    """Every style rule in words, one sentence each, in the order the judge checks them."""
     rules = []
+    if style.must_include_any:
+        phrases = " or ".join(f'"{phrase}"' for phrase in style.must_include_any)
+        rules.append(f"Always include the words {phrases} in your answer.")
     if style.max_words:
         rules.append(f"Answer in at most {style.max_words} words.")
     if style.max_sentence_words:
@@ -82,7 +90,7 @@ def _describe_rules(style: StyleRules) -> str:
         rules.append("Never use these words: " + ", ".join(style.avoid_words) + ".")
     if style.no_exclamations:
         rules.append("Do not use exclamation marks.")
-    return " ".join(rules)
+    return rules
 
 
 def apply_template(tokenizer, messages: list[dict], add_generation_prompt: bool = True) -> str:

@@ -7,8 +7,8 @@ persona's own system prompt and its own style rules, so it applies to any person
                concise    its first sentence only: who the answer is for (a small model may follow one
                           instruction better than five)
                checklist  its sentences as a numbered list, one instruction per line
-    rules      implicit   as the renderer states them (bot.prompts), which leaves out required phrases
-               after      every style rule restated after the text, required phrases included
+    rules      implicit   as the renderer states them (bot.prompts: after the text, in one line)
+               after      every style rule restated as a list after the text
                before     the same, before the text
     grounding  off | on   one sentence asking for the answer first and for no guessed specifics
 
@@ -17,7 +17,8 @@ The style rules themselves never change: they are what persona adherence is judg
 
 import re
 
-from bot.personas import Persona, StyleRules
+from bot.personas import Persona
+from bot.prompts import stated_rules
 
 LAYOUTS = ("original", "concise", "checklist")
 RULES = ("implicit", "after", "before")
@@ -50,20 +51,3 @@ def split_sentences(text: str) -> list[str]:
     """The text's sentences, its line breaks folded (persona prompts are wrapped at a column, not by sentence)."""
     flat = " ".join(text.split())
     return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", flat) if s] or [flat]
-
-
-def stated_rules(style: StyleRules) -> list[str]:
-    """Every style rule in words, each one checkable by the judge."""
-    rules = []
-    if style.must_include_any:
-        phrases = " or ".join(f'"{phrase}"' for phrase in style.must_include_any)
-        rules.append(f"Always include the words {phrases} in your answer.")
-    if style.max_words:
-        rules.append(f"Use at most {style.max_words} words.")
-    if style.max_sentence_words:
-        rules.append(f"Keep every sentence under {style.max_sentence_words} words.")
-    if style.avoid_words:
-        rules.append("Never use these words: " + ", ".join(style.avoid_words) + ".")
-    if style.no_exclamations:
-        rules.append("Do not use exclamation marks.")
-    return rules

@@ -14,6 +14,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from bot.personas import load_catalog, load_persona
+from bot.prompts import stated_rules
 from bot.store import ConversationStore
 from bot.versions import kept_versions
 from finetune.candidates import Candidate, candidate_persona, example_pool
@@ -21,7 +22,7 @@ from finetune.cost import cost_lines, find_optimisation, load_optimisation, trai
 from finetune.data import Example, load_examples
 from finetune.evaluate import EvalConfig, run_eval
 from finetune.optimise import OptimiseConfig, OptimiseError, run_optimise, split_questions
-from finetune.rewrites import LAYOUTS, RULES, rewrite_prompt, split_sentences, stated_rules
+from finetune.rewrites import LAYOUTS, RULES, rewrite_prompt, split_sentences
 from tests.conftest import EchoChatModel, echo_reply, rated
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -107,7 +108,7 @@ def test_rewrites_work_from_the_persona_alone():
     tester = load_persona_text(PERSONA)
     assert split_sentences(tester.system_prompt) == ["You answer for testers.", "Keep it short.", "Say what to check next."]
     assert stated_rules(tester.style) == ['Always include the words "bottom line" in your answer.',
-                                          "Use at most 400 words.", "Never use these words: basically."]
+                                          "Answer in at most 400 words.", "Never use these words: basically."]
     assert rewrite_prompt(tester, "original", "implicit", False) == tester.system_prompt
     assert rewrite_prompt(tester, "concise", "implicit", False) == "You answer for testers."
     assert rewrite_prompt(tester, "checklist", "implicit", False) == (
