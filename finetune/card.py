@@ -68,7 +68,8 @@ def plot_losses(log_history: list[dict], path: Path, validation_before: float | 
     axes.set_title("LoRA fine-tuning" + (f": best validation loss {best:.2f}" if best is not None else "")
                    + (f" (from {validation_before:.2f})" if validation_before is not None else ""))
     axes.grid(alpha=0.3)
-    axes.legend()
+    if train or validation:
+        axes.legend()
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
