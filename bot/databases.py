@@ -19,6 +19,7 @@ import re
 import sqlite3
 import threading
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -57,7 +58,7 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
 
 
-class Database:
+class Database(ABC):
     """One connection per thread, transactions, and the schema's version; subclasses say how for their kind."""
 
     key_column = ""
@@ -86,12 +87,14 @@ class Database:
 
         self.write(create)
 
+    @abstractmethod
     def write(self, action):
         """`action(run)` in one write transaction, committed before this returns its result."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def read(self, sql: str, values: tuple = ()) -> list[dict]:
-        raise NotImplementedError
+        ...
 
     def close(self) -> None:
         """Close the calling thread's connection (other threads' close when those threads end)."""
@@ -108,8 +111,9 @@ class Database:
             self._local.connection, self._local.pid = connection, os.getpid()
         return connection
 
+    @abstractmethod
     def _connect(self):
-        raise NotImplementedError
+        ...
 
     def _is_lost(self, connection) -> bool:
         return False
@@ -117,11 +121,13 @@ class Database:
     def _lock_schema(self, run) -> None:
         """Keep other processes from creating the schema at the same time (SQLite's write lock already does)."""
 
+    @abstractmethod
     def _schema_version(self, run) -> int:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _set_schema_version(self, run, version: int) -> None:
-        raise NotImplementedError
+        ...
 
 
 class SQLiteDatabase(Database):
