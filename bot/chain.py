@@ -69,7 +69,7 @@ def default_retriever(chat_model: BaseChatModel) -> BaseRetriever | None:
     prompt_format = model_format(chat_model)
     if adapter is None or not prompt_format.retrieval:
         return None
-    return adapter_knowledge(adapter, k=prompt_format.top_k)
+    return adapter_knowledge(adapter, k=prompt_format.top_k, max_chars=prompt_format.passage_chars)
 
 
 def build_chain(chat_model: BaseChatModel | None = None, catalog: Catalog | None = None,

@@ -9,6 +9,7 @@ value, so `{{7*7}}` in a message stays `{{7*7}}`).
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.personas import Instruction, Persona, StyleRules
+from bot.retrieval import PASSAGES_MAX_CHARS, TOP_K
 
 MAX_HISTORY_MESSAGES = 12
 """Older turns are dropped so a long chat cannot outgrow a small model's context."""
@@ -30,8 +31,10 @@ class PromptFormat(BaseModel):
     retrieval: bool = False
     """Whether requests to this model retrieve passages unless they say otherwise: True for a model trained
     to answer from passages in its prompt."""
-    top_k: int = Field(3, gt=0, le=20)
-    """Passages put into the prompt."""
+    top_k: int = Field(TOP_K, gt=0, le=20)
+    """Passages put into the prompt, at most."""
+    passage_chars: int = Field(PASSAGES_MAX_CHARS, gt=0, le=100_000)
+    """Passages after the first are put in only while together they stay within this many characters."""
 
 
 def render_messages(persona: Persona | None, instruction: Instruction | None, question: str,

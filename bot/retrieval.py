@@ -28,6 +28,10 @@ from bot.userinput import MAX_DATA_BYTES, check_text, read_user_text, valid_unic
 
 PASSAGE_CHARS = 700
 TOP_K = 3
+PASSAGES_MAX_CHARS = 1200
+"""Passages after the first go into a prompt only while all of them together stay within this many
+characters: three short passages fit, but of a FAQ whose answers run to 150 words only the best one does,
+so a prompt (and a training example) stays about the same length whatever the data's answers are."""
 KNOWLEDGE_FILE = "knowledge.jsonl"
 """An adapter's passages, one JSON object per line: {"text", "source"}."""
 RRF_CONSTANT = 60
@@ -108,12 +112,13 @@ class HybridRetriever(BaseRetriever):
 
     passages: list[Document]
     k: int = TOP_K
+    max_chars: int = PASSAGES_MAX_CHARS
     bm25: object = Field(exclude=True)
     vectors: object = Field(exclude=True)
     """Unit-length MiniLM embeddings of the passages, one row each (numpy)."""
 
     @classmethod
-    def over(cls, passages: list[Document], k: int = TOP_K) -> "HybridRetriever":
+    def over(cls, passages: list[Document], k: int = TOP_K, max_chars: int = PASSAGES_MAX_CHARS) -> "HybridRetriever":
         from rank_bm25 import BM25Okapi
 
         from bot.embeddings import embed
@@ -121,7 +126,8 @@ class HybridRetriever(BaseRetriever):
         if not passages:
             raise InputError("no passages to retrieve from")
         bm25 = BM25Okapi([words(p.page_content) or ["_"] for p in passages])
-        return cls(passages=passages, k=k, bm25=bm25, vectors=embed([p.page_content for p in passages]))
+        return cls(passages=passages, k=k, max_chars=max_chars, bm25=bm25,
+                   vectors=embed([p.page_content for p in passages]))
 
     def ranked(self, query: str, depth: int = CANDIDATES) -> list[int]:
         """Passage indices, best first, by fused rank of the lexical and the dense ranking."""
@@ -140,19 +146,34 @@ class HybridRetriever(BaseRetriever):
                 scores[index] = scores.get(index, 0.0) + 1.0 / (RRF_CONSTANT + rank + 1)
         return sorted(scores, key=lambda i: (-scores[i], i))
 
+    def fits(self, indices: list[int]) -> bool:
+        """Whether these passages may go into one prompt together: at most `k`, and one passage, or several
+        within `max_chars`."""
+        chars = sum(len(self.passages[i].page_content) for i in indices)
+        return len(indices) <= self.k and (len(indices) <= 1 or chars <= self.max_chars)
+
+    def top(self, ranked: list[int]) -> list[int]:
+        """The best of `ranked` (passage indices, best first) that fit one prompt: the first always."""
+        chosen = []
+        for index in ranked:
+            if not self.fits(chosen + [index]):
+                break
+            chosen.append(index)
+        return chosen
+
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [self.passages[i] for i in self.ranked(query)[:self.k]]
+        return [self.passages[i] for i in self.top(self.ranked(query))]
 
 
-def load_knowledge(directory: Path, k: int = TOP_K) -> HybridRetriever:
-    """A retriever over every `*.md` file under `directory` (top `k` passages)."""
-    return HybridRetriever.over(document_passages(directory), k)
+def load_knowledge(directory: Path, k: int = TOP_K, max_chars: int = PASSAGES_MAX_CHARS) -> HybridRetriever:
+    """A retriever over every `*.md` file under `directory` (top `k` passages within `max_chars`)."""
+    return HybridRetriever.over(document_passages(directory), k, max_chars)
 
 
-def adapter_knowledge(adapter: Path, k: int = TOP_K) -> HybridRetriever | None:
+def adapter_knowledge(adapter: Path, k: int = TOP_K, max_chars: int = PASSAGES_MAX_CHARS) -> HybridRetriever | None:
     """A retriever over the passages an adapter was trained to read, when it carries them."""
     path = Path(adapter) / KNOWLEDGE_FILE
-    return HybridRetriever.over(read_passages(path), k) if path.is_file() else None
+    return HybridRetriever.over(read_passages(path), k, max_chars) if path.is_file() else None
 
 
 def knowledge_beside(data_file: Path) -> Path | None:

@@ -274,18 +274,19 @@ def retrieve_passages(config: EvalConfig, adapters: list[Path], questions: list[
     from bot.chain import find_passages
     from bot.retrieval import adapter_knowledge, knowledge_beside, load_knowledge
 
-    k = config.top_k or (adapter_format(adapters[0]).top_k if adapters else PromptFormat().top_k)
+    prompt_format = adapter_format(adapters[0]) if adapters else PromptFormat()
+    k, max_chars = config.top_k or prompt_format.top_k, prompt_format.passage_chars
     retriever = None
     if config.knowledge is not None:
-        retriever = load_knowledge(config.knowledge, k=k)
+        retriever = load_knowledge(config.knowledge, k, max_chars)
     elif adapters:
-        retriever = adapter_knowledge(adapters[0], k=k)
+        retriever = adapter_knowledge(adapters[0], k, max_chars)
     if retriever is None:
         knowledge = knowledge_beside(config.data[0])
         if knowledge is None:
             raise EvalError(f"the retrieval cells need knowledge: no knowledge/ directory beside {config.data[0]} and "
                             "no adapter that carries its own; pass --knowledge DIR or leave retrieval out of --prompts")
-        retriever = load_knowledge(knowledge, k=k)
+        retriever = load_knowledge(knowledge, k, max_chars)
     return {q.question: find_passages(retriever, q.question) for q in questions}
 
 

@@ -47,7 +47,7 @@ def domain_passages(examples: list[Example], knowledge_dir=None, data_file=None)
 
 def ground_examples(examples: list[Example], retriever: HybridRetriever, unanswerable_fraction: float,
                     seed: int) -> list[GroundedExample]:
-    """Each example with the top passages for its question, as serving would retrieve them.
+    """Each example with the top passages for its question, as serving would retrieve them (`retriever.top`).
 
     The example's own pair is never among its passages (serving never sees the user's exact
     question in the knowledge); when the other passages do not support the answer, the own pair is
@@ -65,12 +65,14 @@ def ground_examples(examples: list[Example], retriever: HybridRetriever, unanswe
         ranked = [i for i in retriever.ranked(example.question) if i != own_index]
         covers, touches = _support_tests(example.answer, answer_vector, retriever, texts)
         if rng.random() < unanswerable_fraction:
-            chosen = [i for i in ranked if not touches(i)][:retriever.k]
+            chosen = retriever.top([i for i in ranked if not touches(i)])
             grounded.append(GroundedExample(example, tuple(texts[i] for i in chosen), NOT_IN_PASSAGES))
             continue
-        chosen = ranked[:retriever.k]
+        chosen = retriever.top(ranked)
         if not covers(chosen) and own_index is not None:
             chosen = chosen[:retriever.k - 1]
+            while chosen and not retriever.fits(chosen + [own_index]):
+                chosen.pop()
             chosen.insert(rng.randrange(len(chosen) + 1), own_index)
         grounded.append(GroundedExample(example, tuple(texts[i] for i in chosen), example.answer))
     return grounded

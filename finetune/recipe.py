@@ -52,8 +52,10 @@ class Recipe(BaseModel):
                                 "persona's system prompt (one whose style rules the answer already follows)")
     retrieval: bool = Field(True, description="train to read: every example carries the passages retrieval finds for "
                                               "its question (documents + training pairs), and serving retrieves by default")
-    top_k: int = Field(3, gt=0, le=20, description="passages per example, at training and at serving")
-    unanswerable_fraction: float = Field(0.1, ge=0, lt=1, description="share of examples whose supporting passages are "
+    top_k: int = Field(3, gt=0, le=20, description="passages per example, at most, at training and at serving")
+    passage_chars: int = Field(1200, gt=0, le=100_000, description="passages after the first only while together "
+                                                                   "within this many characters, at training and at serving")
+    unanswerable_fraction: float = Field(0.03, ge=0, lt=1, description="share of examples whose supporting passages are "
                                                                        "taken out, with a target that says so")
     general_replay: int = Field(48, ge=0, description="general questions answered by the base model and mixed in, "
                                                        "to keep its general ability (0: none)")

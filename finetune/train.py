@@ -91,7 +91,8 @@ def prepare(request: TrainRequest, loaded, data) -> Prepared:
     """Split, ground (RAFT) and tokenize the data (from `read_training_data`); add the general replay."""
     recipe = request.recipe
     catalog = load_catalog()
-    prompt_format = PromptFormat(few_shot=False, retrieval=recipe.retrieval, top_k=recipe.top_k)
+    prompt_format = PromptFormat(few_shot=False, retrieval=recipe.retrieval, top_k=recipe.top_k,
+                                 passage_chars=recipe.passage_chars)
     train_set, validation_set = split(data.examples, recipe.validation_fraction, recipe.seed)
     passages = domain_passages(data.examples, request.knowledge, request.data[0]) if recipe.retrieval else []
     grounded = _ground(train_set + validation_set, passages, recipe)
@@ -190,7 +191,7 @@ def _ground(examples: list[Example], passages, recipe: Recipe) -> list[GroundedE
         return [GroundedExample(e, (), e.answer) for e in examples]
     print(f"tandem: indexing {len(passages)} passages and retrieving for {len(examples)} examples",
           file=sys.stderr, flush=True)
-    retriever = HybridRetriever.over(passages, k=recipe.top_k)
+    retriever = HybridRetriever.over(passages, k=recipe.top_k, max_chars=recipe.passage_chars)
     return ground_examples(examples, retriever, recipe.unanswerable_fraction, recipe.seed)
 
 

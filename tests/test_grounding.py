@@ -86,3 +86,16 @@ def test_about_the_unanswerable_fraction_of_examples_lose_their_passages(retriev
     examples = EXAMPLES * 25
     answers = [g.answer for g in ground_examples(examples, retriever, unanswerable_fraction=0.2, seed=3)]
     assert 0.1 < answers.count(NOT_IN_PASSAGES) / len(examples) < 0.3
+
+
+def test_long_passages_come_fewer_to_an_example_and_the_own_pair_still_fits(knowledge):
+    """A FAQ with long answers: as many passages as fit `max_chars`, the first always, the own pair put back
+    in place of others when the rest do not state the answer."""
+    budget = max(len(own_pair(e)) for e in EXAMPLES) + 10  # one pair fits, rarely two
+    retriever = HybridRetriever.over(domain_passages(EXAMPLES, knowledge), k=K, max_chars=budget)
+    grounded = ground_examples(EXAMPLES, retriever, unanswerable_fraction=0, seed=0)
+    for example, g in zip(EXAMPLES, grounded):
+        assert 1 <= len(g.passages) < K and (len(g.passages) == 1 or sum(map(len, g.passages)) <= budget)
+        assert specifics(example.answer) <= specifics("\n".join(g.passages)), example.source
+    for g in ground_examples(EXAMPLES, retriever, unanswerable_fraction=1.0, seed=0):
+        assert len(g.passages) == 1 or sum(map(len, g.passages)) <= budget

@@ -162,6 +162,18 @@ def test_rank_fusion_is_deterministic_and_ties_go_to_the_earlier_passage(catalog
         assert sorted(ranking) == [0, 1, 2, 3] and ranking.index(1) < ranking.index(3), query
 
 
+def test_passages_after_the_first_come_only_while_they_fit_the_character_budget(catalogue):
+    query = "Which spare part is ZX-41?"
+    ranked = catalogue.ranked(query)
+    sizes = [len(CATALOGUE[i]) for i in ranked]
+    assert [d.page_content for d in catalogue.invoke(query)] == [CATALOGUE[i] for i in ranked[:3]], "three fit 1,200"
+    for budget, expected in [(sizes[0] + sizes[1], 2), (sizes[0] + sizes[1] - 1, 1), (1, 1)]:
+        tight = catalogue.model_copy(update={"max_chars": budget})
+        assert tight.top(ranked) == ranked[:expected], budget
+        assert [d.page_content for d in tight.invoke(query)] == [CATALOGUE[i] for i in ranked[:expected]]
+    assert catalogue.fits([]) and not catalogue.fits(ranked[:4]), "at most k"
+
+
 def test_question_answer_pairs_are_passages_a_paraphrase_finds(knowledge):
     pair = pair_passage("How do I descale the kettle?", "Boil equal parts water and vinegar, then rinse twice.",
                         "faq.jsonl:7")
