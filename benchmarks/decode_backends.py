@@ -1,13 +1,13 @@
 """Decode backends side by side: decode speed, first token, batched speed and agreement with transformers.
 
-    .venv/bin/python benchmarks/decode_backends.py [--backends transformers,ctranslate2] [--questions 50]
+    .venv/bin/python benchmarks/decode_backends.py [--backends transformers,ctranslate2,onnxruntime] [--questions 50]
         [--tokens 128] [--runs 3] [--batch 16] [--max-new-tokens 160]
 
-For each backend, on the default model with the shipped adapter (the CTranslate2 conversions are made first
-when the store lacks them, before anything is timed):
+For each backend, on the default model with the shipped adapter (the CTranslate2 and ONNX Runtime GenAI
+conversions are made first when the store lacks them, before anything is timed):
 
 - decode: tokens/s of one streamed answer after its first token, greedy, median of --runs (the adapter as
-  `tandem chat` applies it: peft's LoRA layers on transformers, merged weights on CTranslate2);
+  `tandem chat` applies it: peft's LoRA layers on transformers, merged weights on the engines);
 - first token: seconds to the first streamed text for a prompt of about 500 tokens (support persona, the
   passages of adapters/default/knowledge.jsonl, a question), rendered by bot.prompts; the stream is then
   closed, which stops generation;
@@ -15,7 +15,7 @@ when the store lacks them, before anything is timed):
   --batch at a time, adapter merged, as `tandem eval` runs them (support persona and the passages retrieval
   finds for each question, found once and given to every backend);
 - agreement: how many of those answers are the transformers backend's text exactly (greedy), at the served
-  repetition penalty (1.1) and without one (1.0: what is left is the arithmetic, int8 against fp32).
+  repetition penalty (1.1) and without one (1.0: what is left is the arithmetic, int8 or int4 against fp32).
 
 Timings mean something only on a quiet machine. Prints one table at the end.
 """
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from langchain_core.messages import convert_to_messages
 
-from bot.backends import BACKENDS, convert_model
+from bot.backends import BACKENDS, DEFAULT_BACKEND, convert_model
 from bot.chain import build_chain, find_passages
 from bot.chat_model import load_chat_model
 from bot.models import DEFAULT_MODEL, default_adapter, resolve_model
@@ -51,10 +51,10 @@ def main(args: argparse.Namespace) -> None:
     table: dict[str, dict[str, str]] = {}
     answers: dict[tuple[str, float], list[str]] = {}
     for backend in args.backends:
-        if backend == "ctranslate2":  # converted (once) before the load is timed
+        if backend != DEFAULT_BACKEND:  # converted (once) before the load is timed
             source = resolve_model(args.model)
             for adapter in (None, args.adapter):
-                convert_model(args.model, source, None if adapter is None else Path(adapter))
+                convert_model(backend, args.model, source, None if adapter is None else Path(adapter))
         say(f"{backend}: loading")
         started = time.perf_counter()
         chat_model = load_chat_model(args.model, args.adapter, backend, greedy=True, max_new_tokens=args.tokens,

@@ -13,8 +13,8 @@ Two ways through, one model and one lock:
   a `chain.batch`, are generated as one left-padded batch: on a CPU, 16 answers at once cost little
   more per step than one (`benchmarks/batch_generation.py`).
 
-Both call the model's `generate()` the way transformers defines it; on `--backend ctranslate2` the model is a
-`bot.backends.CT2Model` that answers the same call, so nothing here depends on the backend.
+Both call the model's `generate()` the way transformers defines it; on `--backend ctranslate2` or `onnxruntime`
+the model is a `bot.backends.ConvertedModel` that answers the same call, so nothing here depends on the backend.
 """
 
 import contextlib

@@ -156,7 +156,8 @@ class LoadedModel:
     """What the user asked for: an embedded name, a hub id or a directory."""
     adapter: Path | None
     backend: str = "transformers"
-    """What generates: transformers (`model` is a torch model) or ctranslate2 (`model` is a `bot.backends.CT2Model`)."""
+    """What generates: transformers (`model` is a torch model), or ctranslate2 or onnxruntime (`model` is a
+    `bot.backends.ConvertedModel`)."""
 
     def describe(self) -> str:
         adapter = f"adapter {self.adapter}" if self.adapter else "no adapter"
@@ -181,13 +182,13 @@ def load_model(name: str = DEFAULT_MODEL, adapter: str | Path | None = None, bac
     """The one loader: safetensors weights only, never remote code, `HF_HUB_OFFLINE` honoured.
 
     A directory that is not a model or not an adapter is one ModelNotFoundError naming it; the adapter
-    directory is checked before the model is loaded. `backend="ctranslate2"` serves the model (and the model
-    with its adapter merged) from their CTranslate2 conversions, made once from this loader's model.
+    directory is checked before the model is loaded. `backend="ctranslate2"` or `"onnxruntime"` serves the
+    model (and the model with its adapter merged) from their conversions, made once from this loader's model.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from bot.backends import BACKENDS, load_ct2_model
+    from bot.backends import BACKENDS, DEFAULT_BACKEND, load_engine_model
 
     if backend not in BACKENDS:
         raise TandemError(f"unknown backend {backend!r}; backends: {', '.join(BACKENDS)}")
@@ -198,8 +199,8 @@ def load_model(name: str = DEFAULT_MODEL, adapter: str | Path | None = None, bac
     local = Path(source).is_dir()
     if local:
         _check_model_dir(Path(source))
-    if backend == "ctranslate2":
-        model = load_ct2_model(name, source, adapter_path)
+    if backend != DEFAULT_BACKEND:
+        model = load_engine_model(backend, name, source, adapter_path)
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
         return LoadedModel(model=model, tokenizer=tokenizer, name=name, adapter=adapter_path, backend=backend)
     try:

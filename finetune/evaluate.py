@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import TandemError
 from bot.adapters import adapter_format, read_card
-from bot.backends import DEFAULT_BACKEND, Backend
+from bot.backends import BACKEND_HELP, DEFAULT_BACKEND, Backend
 from bot.chain import build_chain
 from bot.chat_model import LocalChatModel, is_remote, load_chat_model
 from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
@@ -79,8 +79,7 @@ class EvalConfig(BaseModel):
     drift_threshold: float = Field(0.6, ge=0, le=1, description="flag an adapter whose general answers have a mean "
                                                                   "cosine similarity to the base model's below this")
     out: Path = Field(Path("reports"), description="reports go to OUT/<timestamp>/ (relative to the current directory)")
-    backend: Backend = Field(DEFAULT_BACKEND, description="what generates: transformers (the reference) or ctranslate2 "
-                                                          "(int8, converted once into the model store)")
+    backend: Backend = Field(DEFAULT_BACKEND, description=BACKEND_HELP)
     optimisation: Path | None = Field(None, description="a `tandem personas optimise` report to set against "
                                                         "fine-tuning in the verdict's cost line (default: the newest "
                                                         "one under OUT for an evaluated persona)")

@@ -39,7 +39,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.adapters import adapter_format
-from bot.backends import DEFAULT_BACKEND, Backend
+from bot.backends import BACKEND_HELP, DEFAULT_BACKEND, Backend
 from bot.chat_model import LocalChatModel
 from bot.errors import PersonaError, TandemError
 from bot.files import write_atomically
@@ -92,8 +92,7 @@ class OptimiseConfig(BaseModel):
     adherence_weight: float = Field(1.0, ge=0, description="weight of persona adherence (in points) in the score")
     unsupported_penalty: float = Field(1.0, ge=0, description="weight of the unsupported-specifics rate (in points), "
                                                               "subtracted from the score")
-    backend: Backend = Field(DEFAULT_BACKEND, description="what generates: transformers (the reference) or "
-                                                          "ctranslate2 (int8, converted once into the model store)")
+    backend: Backend = Field(DEFAULT_BACKEND, description=BACKEND_HELP)
     batch_size: int = Field(16, gt=0, description="answers generated together")
     max_new_tokens: int = Field(160, gt=0, description="longest answer in tokens; a persona's own lower cap wins")
     top_k: int | None = Field(None, gt=0, description="passages retrieval puts into the prompt (default: the "

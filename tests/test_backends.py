@@ -1,6 +1,6 @@
-"""The CTranslate2 backend on the tiny model: converted once into the store, the same greedy answers as the
-transformers path (float32, no repetition penalty: the one difference in kind, see bot.backends), streaming,
-Stop, stop strings, batches, and base/tuned switching per request."""
+"""The CTranslate2 and ONNX Runtime GenAI backends on a tiny model: converted once into the store, the same
+greedy answers as the transformers path (float32, no repetition penalty: the one difference in kind, see
+bot.backends), streaming, Stop, stop strings, batches, and base/tuned switching per request."""
 
 import re
 import threading
@@ -8,7 +8,8 @@ import threading
 import pytest
 from langchain_core.messages import HumanMessage
 
-from bot.backends import CT2Model, ct2_store, load_ct2_model
+import bot.backends
+from bot.backends import ENGINE_NAMES, MANIFEST, QUANTIZATION, ConvertedModel, engine_store, load_engine_model
 from bot.chain import build_chain
 from bot.chat_model import LocalChatModel
 from bot.errors import TandemError
@@ -17,31 +18,60 @@ from bot.personas import load_catalog
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
+ENGINES = ["ctranslate2", "onnxruntime"]
+FLOAT32 = {"ctranslate2": "float32", "onnxruntime": "fp32"}
+"""Each engine's name for float32 weights: the comparisons test the engine, not int8/int4 rounding on a random model."""
 QUESTIONS = ["Hi", "How do I reset my password? Refunds take five days, you said.", "Refunds?", "What is fact 3?"]
 
 
 @pytest.fixture(scope="module")
-def adapter_dir(noisy_model_dir, tmp_path_factory):
-    """A LoRA adapter on the noisy tiny model whose weights change its answers."""
+def wide_model_dir(tmp_path_factory):
+    """A tiny llama model with large random weights and heads of 16 (ONNX Runtime's attention needs a
+    multiple of 16), so every prompt gets a different string of tokens."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from tests.conftest import tiny_tokenizer
+
+    tokenizer = tiny_tokenizer()
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
+    torch.manual_seed(1)
+    model = LlamaForCausalLM(config)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if "norm" not in name:
+                parameter.normal_(0, 0.3)
+    out = tmp_path_factory.mktemp("wide-model")
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def adapter_dir(wide_model_dir, tmp_path_factory):
+    """A LoRA adapter on the wide tiny model whose weights change its answers."""
     from peft import LoraConfig, get_peft_model
 
     out = tmp_path_factory.mktemp("adapter")
-    lora = get_peft_model(load_model(str(noisy_model_dir)).model,
+    lora = get_peft_model(load_model(str(wide_model_dir)).model,
                           LoraConfig(r=4, target_modules=["q_proj", "v_proj", "down_proj"], init_lora_weights=False))
     lora.save_pretrained(out, safe_serialization=True)
     return out
 
 
-@pytest.fixture(scope="module")
-def models(noisy_model_dir, adapter_dir, tmp_path_factory):
-    """The tiny model + adapter on transformers, and its float32 CTranslate2 conversions (float32, so that
-    the comparison tests the engine, not int8 rounding on a random model)."""
+@pytest.fixture(scope="module", params=ENGINES)
+def models(request, wide_model_dir, adapter_dir, tmp_path_factory):
+    """The tiny model + adapter on transformers, and its float32 conversions for one engine."""
+    engine = request.param
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TANDEM_HOME", str(tmp_path_factory.mktemp("ct2-home")))
-        ct2 = load_ct2_model(str(noisy_model_dir), str(noisy_model_dir), adapter_dir, quantization="float32")
-    reference = load_model(str(noisy_model_dir), adapter_dir)
-    converted = LoadedModel(model=ct2, tokenizer=reference.tokenizer, name=str(noisy_model_dir), adapter=adapter_dir,
-                            backend="ctranslate2")
+        patch.setenv("TANDEM_HOME", str(tmp_path_factory.mktemp(f"{engine}-home")))
+        model = load_engine_model(engine, str(wide_model_dir), str(wide_model_dir), adapter_dir, FLOAT32[engine])
+    reference = load_model(str(wide_model_dir), adapter_dir)
+    converted = LoadedModel(model=model, tokenizer=reference.tokenizer, name=str(wide_model_dir), adapter=adapter_dir,
+                            backend=engine)
     return reference, converted
 
 
@@ -49,24 +79,27 @@ def chat(loaded: LoadedModel, **settings) -> LocalChatModel:
     return LocalChatModel(loaded=loaded, **{"greedy": True, "max_new_tokens": 16, "repetition_penalty": 1.0, **settings})
 
 
-def test_conversion_happens_once_into_the_store_with_a_progress_bar(noisy_model_dir, adapter_dir, tandem_home, capsys):
-    loaded = load_model(str(noisy_model_dir), adapter_dir, backend="ctranslate2")
-    assert isinstance(loaded.model, CT2Model) and loaded.backend == "ctranslate2"
-    assert "on ctranslate2" in loaded.describe()
-    converted = sorted(path.name for path in ct2_store().iterdir())
+@pytest.mark.parametrize("engine", ENGINES)
+def test_conversion_happens_once_into_the_store_with_a_progress_bar(engine, wide_model_dir, adapter_dir, tandem_home,
+                                                                    capsys):
+    name = ENGINE_NAMES[engine]
+    loaded = load_model(str(wide_model_dir), adapter_dir, backend=engine)
+    assert isinstance(loaded.model, ConvertedModel) and loaded.backend == engine
+    assert f"on {engine}" in loaded.describe()
+    converted = sorted(path.name for path in engine_store(engine).iterdir())
     assert len(converted) == 2 and sum("+adapter" in name for name in converted) == 1
-    assert all((ct2_store() / name / "tandem-ct2.json").is_file() for name in converted)
-    assert str(ct2_store()).startswith(str(tandem_home / "models"))
+    assert all((engine_store(engine) / name / MANIFEST).is_file() for name in converted)
+    assert str(engine_store(engine)).startswith(str(tandem_home / "models"))
     shown = capsys.readouterr().err
-    assert "CTranslate2:" in shown and "3/3" in shown and "converting to int8" in shown
+    assert f"{name}:" in shown and "3/3" in shown and f"converting to {QUANTIZATION[engine]}" in shown
 
-    load_model(str(noisy_model_dir), adapter_dir, backend="ctranslate2")
-    assert "CTranslate2:" not in capsys.readouterr().err, "the second load uses the conversion in the store"
-    assert sorted(path.name for path in ct2_store().iterdir()) == converted
+    load_model(str(wide_model_dir), adapter_dir, backend=engine)
+    assert f"{name}:" not in capsys.readouterr().err, "the second load uses the conversion in the store"
+    assert sorted(path.name for path in engine_store(engine).iterdir()) == converted
 
 
 def test_an_unknown_backend_is_refused():
-    with pytest.raises(TandemError, match="unknown backend 'vllm'; backends: transformers, ctranslate2"):
+    with pytest.raises(TandemError, match="unknown backend 'vllm'; backends: transformers, ctranslate2, onnxruntime"):
         load_model("smollm2-135m-instruct", backend="vllm")
 
 
@@ -113,35 +146,23 @@ def test_streaming_gives_the_invoked_answer_piece_by_piece(models):
     assert len(pieces) > 1 and "".join(pieces).strip() == chat_model.invoke([HumanMessage(QUESTIONS[0])]).content
 
 
-class CountingGenerator:
-    """Wraps a CTranslate2 generator to count the tokens it generates."""
-
-    def __init__(self, generator):
-        self.generator, self.tokens = generator, 0
-
-    def generate_batch(self, prompts, callback, **options):
-        def counted(step) -> bool:
-            self.tokens += 1
-            return callback(step)
-
-        return self.generator.generate_batch(prompts, callback=counted, **options)
-
-
-def test_closing_the_stream_stops_generation(models):
+def test_closing_the_stream_stops_generation(models, monkeypatch):
     _, converted = models
-    model: CT2Model = converted.model
-    counting = CountingGenerator(model.tuned)
-    model.tuned = counting
-    try:
-        chat_model = chat(converted, max_new_tokens=2000)
-        stream = chat_model.stream([HumanMessage(QUESTIONS[1])])
-        next(stream)
-        stream.close()
-        assert counting.tokens < 100, "generation stopped long before max_new_tokens"
-        assert chat_model.lock.acquire(blocking=False), "the model is free for the next request"
-        chat_model.lock.release()
-    finally:
-        model.tuned = counting.generator
+    checked = []  # both engines ask bot.backends._stops once for every token they generate
+
+    def counting(*args):
+        checked.append(1)
+        return stops(*args)
+
+    stops = bot.backends._stops
+    monkeypatch.setattr(bot.backends, "_stops", counting)
+    chat_model = chat(converted, max_new_tokens=2000)
+    stream = chat_model.stream([HumanMessage(QUESTIONS[1])])
+    next(stream)
+    stream.close()
+    assert 0 < len(checked) < 100, "generation stopped long before max_new_tokens"
+    assert chat_model.lock.acquire(blocking=False), "the model is free for the next request"
+    chat_model.lock.release()
 
 
 def test_stop_strings_end_the_answer_where_the_transformers_path_ends_it(models):
@@ -177,12 +198,13 @@ def test_requests_from_two_threads_share_the_model(models):
     assert answers == expected
 
 
-def test_ask_answers_on_the_backend_its_flag_names(noisy_model_dir, capsys):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_ask_answers_on_the_backend_its_flag_names(engine, wide_model_dir, capsys):
     from bot.cli import main
 
-    assert main(["ask", "Hi", "--model", str(noisy_model_dir), "--no-adapter", "--backend", "ctranslate2"]) == 0
+    assert main(["ask", "Hi", "--model", str(wide_model_dir), "--no-adapter", "--backend", engine]) == 0
     out, err = capsys.readouterr()
-    assert out.strip() and "CTranslate2:" in err and "converting to int8" in err
+    assert out.strip() and f"{ENGINE_NAMES[engine]}:" in err and f"converting to {QUANTIZATION[engine]}" in err
 
 
 def test_eval_takes_the_backend_flag():
@@ -196,7 +218,8 @@ def test_eval_takes_the_backend_flag():
 
 
 @pytest.mark.real_model
-def test_the_shipped_adapter_answers_on_ctranslate2(monkeypatch):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_shipped_adapter_answers_on_each_engine(engine, monkeypatch):
     from tests.conftest import REAL_HOME
 
     from bot.chat_model import load_chat_model
@@ -204,7 +227,7 @@ def test_the_shipped_adapter_answers_on_ctranslate2(monkeypatch):
 
     monkeypatch.setenv("TANDEM_HOME", str(REAL_HOME))  # the pulled model, and its conversions kept for next time
     pull_model(DEFAULT_MODEL)
-    chain = build_chain(load_chat_model(DEFAULT_MODEL, default_adapter(), "ctranslate2", greedy=True,
+    chain = build_chain(load_chat_model(DEFAULT_MODEL, default_adapter(), engine, greedy=True,
                                         max_new_tokens=48))
     tuned, base = [chain.invoke({"question": "How much does the Sprigbox Mini cost?", "persona": "support",
                                  "adapter": adapter}) for adapter in (True, False)]
