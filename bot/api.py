@@ -266,11 +266,11 @@ def build_api(context: ApiContext):
             if not valid_unicode(parsed):  # "\ud800" is valid JSON, and no tokenizer takes it
                 raise ApiError(400, "the request body holds a lone surrogate escape (such as \\ud800), not valid Unicode")
             chat = parse_request(parsed, context)
-            _admit(context)
+            place = Place.take(context)
         except ApiError as error:
             return error_response(error)
         if chat.stream:
-            return StreamingResponse(_stream_events(context, chat), media_type="text/event-stream")
+            return StreamWithPlace(_stream_events(context, chat, place), place, media_type="text/event-stream")
         from starlette.concurrency import run_in_threadpool
 
         try:
@@ -278,22 +278,46 @@ def build_api(context: ApiContext):
         except ApiError as error:
             return error_response(error)
         finally:
-            _release(context)
+            place.give_back()
+
+    class StreamWithPlace(StreamingResponse):
+        """A stream that gives its request's place back however it ends: finished, failed, or cut off by a
+        client that hung up, even before its first byte (when its events were never started)."""
+
+        def __init__(self, content, place: "Place", **kwargs):
+            super().__init__(content, **kwargs)
+            self.place = place
+
+        async def __call__(self, scope, receive, send):
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                self.place.give_back()
 
     return api
 
 
-def _admit(context: ApiContext) -> None:
-    with context.lock:
-        if context.in_house >= context.capacity:
-            raise ApiError(429, f"the server is busy ({context.capacity} requests in progress); retry shortly",
-                           kind="rate_limit_error", code="server_busy")
-        context.in_house += 1
+@dataclass
+class Place:
+    """One admitted request's place among the `capacity` in the house, given back exactly once."""
 
+    context: ApiContext
+    held: bool = True
 
-def _release(context: ApiContext) -> None:
-    with context.lock:
-        context.in_house -= 1
+    @classmethod
+    def take(cls, context: ApiContext) -> "Place":
+        with context.lock:
+            if context.in_house >= context.capacity:
+                raise ApiError(429, f"the server is busy ({context.capacity} requests in progress); retry shortly",
+                               kind="rate_limit_error", code="server_busy")
+            context.in_house += 1
+        return cls(context)
+
+    def give_back(self) -> None:
+        with self.context.lock:
+            if self.held:
+                self.held = False
+                self.context.in_house -= 1
 
 
 def _answer(context: ApiContext, chat: ChatRequest) -> dict:
@@ -329,7 +353,7 @@ def _answerer(context: ApiContext, chat: ChatRequest) -> tuple:
     return context.chat_model.bind(**settings), chat.inputs["messages"]
 
 
-def _stream_events(context: ApiContext, chat: ChatRequest):
+def _stream_events(context: ApiContext, chat: ChatRequest, place: Place):
     """Server-sent events as OpenAI streams them: a role chunk, content chunks, a finish chunk, [DONE].
     A sync generator: Starlette iterates it on a worker thread, so generation never blocks the server."""
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
@@ -356,7 +380,7 @@ def _stream_events(context: ApiContext, chat: ChatRequest):
         yield "data: [DONE]\n\n"
         _log(context, chat, "".join(parts), started)
     finally:
-        _release(context)
+        place.give_back()
 
 
 def _log(context: ApiContext, chat: ChatRequest, answer: str, started: datetime) -> None:

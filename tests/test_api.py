@@ -183,3 +183,35 @@ def test_a_non_local_host_without_keys_is_refused_before_anything_loads(capsys):
     assert main(["api", "--host", "0.0.0.0", "--model", "/nonexistent/model"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("tandem: binding to 0.0.0.0 exposes the API") and "\n" not in error
+
+
+def test_a_stream_whose_client_is_gone_before_it_starts_gives_its_place_back(echo_model):
+    """The client hangs up before the first byte: the answer never starts, and its place in the house is freed."""
+    import anyio
+
+    from bot.api import ApiContext, build_api
+    from bot.chain import build_chain
+
+    context = ApiContext(chain=build_chain(echo_model, load_catalog(), as_message=True), chat_model=echo_model,
+                         catalog=load_catalog(), base_model="echo", adapter=None, capacity=1)
+    body = json.dumps({"model": "tandem", "stream": True, "messages": [{"role": "user", "content": "Hi"}]}).encode()
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions",
+             "query_string": b"", "root_path": "", "headers": [(b"content-type", b"application/json")],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2)}
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def gone(message):
+        raise OSError("the client closed the connection")
+
+    async def request():
+        try:
+            await build_api(context)(scope, receive, gone)
+        except Exception:  # Starlette's ClientDisconnect, however the middleware passes it on
+            pass
+
+    for _ in range(3):
+        anyio.run(request)
+    assert context.in_house == 0, "every admitted request gave its place back"
