@@ -40,7 +40,7 @@ class Recipe(BaseModel):
     grad_accum: int = Field(1, gt=0, description="gradient accumulation steps")
     micro_batch_tokens: int = Field(4096, gt=0, le=1 << 20, description="most tokens in one forward pass; a batch of longer examples "
                                                              "is split into passes with gradient accumulation (bounds memory)")
-    lora_layers: int | None = Field(15, gt=0, description="LoRA only in the top N transformer layers, so the backward "
+    lora_layers: int | None = Field(10, gt=0, description="LoRA only in the top N transformer layers, so the backward "
                                                               "pass stops below them (faster, less memory); default: all")
     max_length: int = Field(2048, gt=16, le=1 << 20, description="cap on an example's tokens: training pads to the longest example "
                                                        "up to this; a longer one loses passages, then is reported and skipped")
