@@ -37,7 +37,7 @@ def recall_gained(cells: list[dict], model: str) -> str:
     pairs = [(base[c["prompt"]], c) for c in cells if c["model"] == model and c["prompt"] in base
              and c["key_fact_recall"] is not None and base[c["prompt"]]["key_fact_recall"] is not None]
     return "; ".join(f"key-fact recall under {b['prompt']} {b['key_fact_recall']:.0f}% → {t['key_fact_recall']:.0f}% "
-                     f"({t['key_fact_recall'] - b['key_fact_recall']:+.0f} points)" for b, t in pairs)
+                     f"({points(b['key_fact_recall'], t['key_fact_recall'])})" for b, t in pairs)
 
 
 def training_text(training: dict | None) -> str:
@@ -52,9 +52,9 @@ def optimisation_against_tuning(record: dict, cells: list[dict], manifest: dict,
     before, after, cost = record["before"], record["after"], record["cost"]
     text = (f"Optimising the {record['persona']} prompt ({record['model']} model, report {Path(record['report']).name}) "
             f"moved held-out key-fact recall {_percent(before['key_fact_recall'])} → "
-            f"{_percent(after['key_fact_recall'])} ({_points(before['key_fact_recall'], after['key_fact_recall'])}) "
+            f"{_percent(after['key_fact_recall'])} ({points(before['key_fact_recall'], after['key_fact_recall'])}) "
             f"and persona adherence {_percent(before['adherence'])} → {_percent(after['adherence'])} "
-            f"({_points(before['adherence'], after['adherence'])}) for {cost['answers']} answers and "
+            f"({points(before['adherence'], after['adherence'])}) for {cost['answers']} answers and "
             f"{cost['minutes']:.0f} minutes of generation")
     by = {(c["model"], c["prompt"]): c for c in cells}
     tuned = list(manifest.get("adapters", {}).items())
@@ -64,9 +64,9 @@ def optimisation_against_tuning(record: dict, cells: list[dict], manifest: dict,
         if base_cell and tuned_cell:
             text += (f"; fine-tuning ({model}) moved key-fact recall under {prompt} "
                      f"{_percent(base_cell['key_fact_recall'])} → {_percent(tuned_cell['key_fact_recall'])} "
-                     f"({_points(base_cell['key_fact_recall'], tuned_cell['key_fact_recall'])}) and adherence "
+                     f"({points(base_cell['key_fact_recall'], tuned_cell['key_fact_recall'])}) and adherence "
                      f"{_percent(base_cell['adherence'])} → {_percent(tuned_cell['adherence'])} "
-                     f"({_points(base_cell['adherence'], tuned_cell['adherence'])}) for "
+                     f"({points(base_cell['adherence'], tuned_cell['adherence'])}) for "
                      f"{training_text(adapter.get('training'))}")
     if not tuned:
         text += "; this report has no fine-tuned model to set it against"
@@ -77,8 +77,9 @@ def _percent(value) -> str:
     return "–" if value is None else f"{value:.0f}%"
 
 
-def _points(before, after) -> str:
-    return "–" if before is None or after is None else f"{after - before:+.0f} points"
+def points(before, after) -> str:
+    """The change between two percentages as shown rounded, so "2% → 2%" reads "+0 points", never "-0"."""
+    return "–" if before is None or after is None else f"{round(after) - round(before):+d} points"
 
 
 def training_cost(adapter: Path) -> dict | None:

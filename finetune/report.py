@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.errors import TandemError
 from bot.reports import METRICS, load_summary
-from finetune.cost import cost_lines
+from finetune.cost import cost_lines, points
 from finetune.metrics import mean
 
 
@@ -74,7 +74,7 @@ def verdict(cells: list[dict], lead: str | None) -> list[str]:
             sentences.append(
                 f"Under the {lead} persona, fine-tuning ({model}) changed key-fact recall from "
                 f"{base['key_fact_recall']:.0f}% to {tuned['key_fact_recall']:.0f}% "
-                f"({tuned['key_fact_recall'] - base['key_fact_recall']:+.0f} points); persona adherence moved from "
+                f"({points(base['key_fact_recall'], tuned['key_fact_recall'])}); persona adherence moved from "
                 f"{base['adherence']:.0f}% to {tuned['adherence']:.0f}%.")
         plain_base, plain_tuned = by.get(("base", "none")), by.get((model, "none"))
         if plain_base and plain_tuned and plain_base["key_fact_recall"] is not None:

@@ -356,12 +356,12 @@ def test_the_cost_line_sets_prompt_optimisation_against_fine_tuning():
                         "prompt tokens and 3.1 s an answer; base · support+retrieval 610 prompt tokens and 4.9 s an "
                         "answer; tuned · support+retrieval 612 prompt tokens and 2.9 s an answer.")
     assert lines[1] == ("Fine-tuning (tuned) cost 24 min of training over about 304,504 tokens, 67 steps, once; it "
-                        "bought key-fact recall under support 2% → 2% (-0 points); key-fact recall under "
+                        "bought key-fact recall under support 2% → 2% (+0 points); key-fact recall under "
                         "support+retrieval 12% → 56% (+44 points).")
     assert lines[2] == ("Optimising the support prompt (base model, report 2026-12-01T10-00-00) moved held-out key-fact "
                         "recall 2% → 3% (+1 points) and persona adherence 80% → 95% (+15 points) for 600 answers and "
                         "25 minutes of generation; fine-tuning (tuned) moved key-fact recall under support 2% → 2% "
-                        "(-0 points) and adherence 87% → 100% (+13 points) for 24 min of training over about 304,504 "
+                        "(+0 points) and adherence 87% → 100% (+13 points) for 24 min of training over about 304,504 "
                         "tokens, 67 steps.")
     assert cost_lines(cells, {"adapters": {"tuned": {"training": None}}}, "support")[1].startswith(
         "Fine-tuning (tuned) cost an unrecorded training time (the adapter has no metrics.json), once")
