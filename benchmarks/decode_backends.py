@@ -15,7 +15,7 @@ conversions are made first when the store lacks them, before anything is timed):
   --batch at a time, adapter merged, as `tandem eval` runs them (support persona and the passages retrieval
   finds for each question, found once and given to every backend);
 - agreement: how many of those answers are the transformers backend's text exactly (greedy), at the served
-  repetition penalty (1.1) and without one (1.0: what is left is the arithmetic, int8 or int4 against fp32).
+  repetition penalty (1.1) and without one (1.0: what is left is the arithmetic, int8 against fp32).
 
 Timings mean something only on a quiet machine. Prints one table at the end.
 """

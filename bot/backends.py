@@ -1,4 +1,4 @@
-"""Decode backends: transformers (the reference), CTranslate2 (int8) or ONNX Runtime GenAI (int4), converted once
+"""Decode backends: transformers (the reference), CTranslate2 (int8) or ONNX Runtime GenAI (int8), converted once
 into the model store.
 
 `--backend ctranslate2` or `--backend onnxruntime` converts the base model, and the base model with its
@@ -10,11 +10,11 @@ the chat model (streaming, Stop, batching) and everything above it run on any ba
 
 Why these engines among those that install from a wheel: both convert a transformers Llama model from a
 local directory with no network and need nothing the project lacks. CTranslate2 stores int8 weights and
-streams through a per-token callback; ONNX Runtime GenAI's own model builder writes int4 weights (blocks of
-32, with int8 arithmetic: `int4_accuracy_level=4`) and generates a token per call, so stopping is a loop
-that ends. OpenVINO GenAI could not convert here (optimum-intel needs transformers < 5.6); ONNX Runtime
+streams through a per-token callback; ONNX Runtime GenAI's own model builder writes int8 weights in blocks
+of 128, multiplied in int8 (`accuracy_level=4`), and generates a token per call, so stopping is a loop that
+ends. OpenVINO GenAI could not convert here (optimum-intel needs transformers < 5.6); ONNX Runtime
 GenAI's runtime LoRA needs adapters converted by Olive, so its adapter is merged, as for CTranslate2.
-Differences that stay: int8 and int4 arithmetic, and CTranslate2's repetition penalty counts the answer's
+Differences that stay: int8 arithmetic, and CTranslate2's repetition penalty counts the answer's
 tokens only, transformers' the prompt's too (`benchmarks/decode_backends.py` measures how often the answers
 still agree).
 """
@@ -38,10 +38,10 @@ Backend = Literal["transformers", "ctranslate2", "onnxruntime"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
 DEFAULT_BACKEND: Backend = "transformers"
 """The reference; the default changes only on figures from benchmarks/decode_backends.py on a quiet machine."""
-BACKEND_HELP = ("what generates: transformers (the reference), ctranslate2 (int8) or onnxruntime (int4); those two "
+BACKEND_HELP = ("what generates: transformers (the reference), ctranslate2 (int8) or onnxruntime (int8); those two "
                 "convert the model, and the model with its adapter merged, once into the model store")
-QUANTIZATION = {"ctranslate2": "int8", "onnxruntime": "int4"}
-"""How each engine stores the weights: the matrices in int8 or int4, the rest in float32."""
+QUANTIZATION = {"ctranslate2": "int8", "onnxruntime": "int8"}
+"""How each engine stores the weights: the matrices in int8, the rest in float32."""
 ENGINE_PACKAGES = {"ctranslate2": "ctranslate2", "onnxruntime": "onnxruntime-genai"}
 ENGINE_NAMES = {"ctranslate2": "CTranslate2", "onnxruntime": "ONNX Runtime GenAI"}
 MANIFEST = "tandem-conversion.json"
@@ -128,12 +128,14 @@ def _convert_weights(engine: str, weights: Path, out: Path, quantization: str, c
 
         TransformersConverter(str(weights)).convert(str(out), quantization=quantization)
         return
-    # ONNX Runtime GenAI's model builder is a command-line program. int4_accuracy_level=4 computes the int4
-    # matrix products in int8; prune_lm_head scores only a prompt's last position, not all 500 (measured: first
-    # token of a 498-token prompt 1.04 s -> 0.87 s; blocks of 128 instead of 32: 1.19 s; README.md, "Measured").
+    # ONNX Runtime GenAI's model builder is a command-line program. Measured on the shipped adapter, 489-token prompt,
+    # 2 threads (README.md, "Measured"): int8 in blocks of 128 with int8 arithmetic (accuracy_level=4) gives the first
+    # token in 0.50 s, 108 tokens/s and 16 of 25 greedy answers identical to transformers'; int4 was faster to decode
+    # (130 tokens/s) but agreed on 0 of 25; blocks of 32: 0.55 s; fp32 arithmetic (accuracy_level=1): 0.66-0.88 s.
+    # prune_lm_head scores only a prompt's last position, not all 500.
     command = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(weights), "-o", str(out),
                "-p", quantization, "-e", "cpu", "-c", str(cache),
-               "--extra_options", "int4_accuracy_level=4", "prune_lm_head=true"]
+               "--extra_options", "accuracy_level=4", "block_size=128", "prune_lm_head=true"]
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     if done.returncode != 0:
         raise TandemError(f"ONNX Runtime GenAI's model builder failed on {weights}: "

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 ENGINES = ["ctranslate2", "onnxruntime"]
 FLOAT32 = {"ctranslate2": "float32", "onnxruntime": "fp32"}
-"""Each engine's name for float32 weights: the comparisons test the engine, not int8/int4 rounding on a random model."""
+"""Each engine's name for float32 weights: the comparisons test the engine, not int8 rounding on a random model."""
 QUESTIONS = ["Hi", "How do I reset my password? Refunds take five days, you said.", "Refunds?", "What is fact 3?"]
 
 
