@@ -308,6 +308,10 @@ def make_trainer(model, tokenizer, recipe: Recipe, out: Path, max_length: int, t
         # TRL turns gradient checkpointing on by default; a 135M model fits in memory many times over,
         # and recomputing activations cost a third of the training speed here.
         gradient_checkpointing=False,
+        # Batches padded to a multiple of 64 tokens, so the CPU kernels see a few dozen shapes, not hundreds: each
+        # new shape leaves its own buffers behind. Measured on 200 rows of a FAQ CSV (14 steps): peak memory 4.3 GB
+        # -> 3.6 GB, no slower (README.md, "Measured").
+        pad_to_multiple_of=64,
     )
     layers = model.config.get_text_config().num_hidden_layers
     top = list(range(layers - recipe.lora_layers, layers)) if recipe.lora_layers and recipe.lora_layers < layers else None
@@ -316,13 +320,32 @@ def make_trainer(model, tokenizer, recipe: Recipe, out: Path, max_length: int, t
         targets = linear_module_names(model)
     lora = LoraConfig(task_type="CAUSAL_LM", r=recipe.lora_r, lora_alpha=recipe.lora_alpha,
                       lora_dropout=recipe.lora_dropout, target_modules=targets, layers_to_transform=top)
-    callbacks = [MarkCheckpointComplete()]
+    class ReturnFreedMemory(TrainerCallback):
+        # glibc keeps what a step freed for the next step, where batches of other lengths cannot reuse all of it, so
+        # resident memory grew with every step (5.2 GB after 37 steps of a 600-row CSV). malloc_trim hands it back.
+        def on_step_end(self, args, state, control, **kwargs):
+            release_freed_memory()
+
+    callbacks = [MarkCheckpointComplete(), ReturnFreedMemory()]
     if early_stopping:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=recipe.early_stopping_patience))
     add_answer_only_head(model)
     return AnswerOnlyTrainer(model=model, args=config, processing_class=tokenizer, peft_config=lora, callbacks=callbacks,
                       train_dataset=Dataset.from_list(train_rows),
                       eval_dataset=Dataset.from_list(validation_rows) if has_validation else None)
+
+
+def release_freed_memory() -> None:
+    """Return the memory the C allocator holds free to the system (glibc's malloc_trim; elsewhere nothing)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        trim = libc.malloc_trim
+    except (OSError, AttributeError, TypeError):  # not glibc (macOS, musl): no malloc_trim
+        return
+    trim(0)
 
 
 def linear_module_names(model) -> list[str]:
