@@ -13,7 +13,7 @@ import argparse
 import json
 import time
 
-from bot.backends import BACKENDS, DEFAULT_BACKEND
+from bot.backends import BACKEND_HELP, BACKENDS
 from bot.chain import build_chain
 from bot.chat_model import load_chat_model
 from bot.models import DEFAULT_MODEL, default_adapter
@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=16)
     parser.add_argument("--adapter", default=default_adapter())
     parser.add_argument("--max-new-tokens", type=int, default=160)
-    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND)
+    parser.add_argument("--backend", choices=BACKENDS, help=BACKEND_HELP)
     args = parser.parse_args()
     chat_model = load_chat_model(DEFAULT_MODEL, args.adapter, args.backend, greedy=True,
                                  max_new_tokens=args.max_new_tokens)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from langchain_core.messages import convert_to_messages
 
-from bot.backends import BACKENDS, DEFAULT_BACKEND, convert_model
+from bot.backends import BACKENDS, REFERENCE_BACKEND, convert_model
 from bot.chain import build_chain, find_passages
 from bot.chat_model import load_chat_model
 from bot.models import DEFAULT_MODEL, default_adapter, resolve_model
@@ -51,7 +51,7 @@ def main(args: argparse.Namespace) -> None:
     table: dict[str, dict[str, str]] = {}
     answers: dict[tuple[str, float], list[str]] = {}
     for backend in args.backends:
-        if backend != DEFAULT_BACKEND:  # converted (once) before the load is timed
+        if backend != REFERENCE_BACKEND:  # converted (once) before the load is timed
             source = resolve_model(args.model)
             for adapter in (None, args.adapter):
                 convert_model(backend, args.model, source, None if adapter is None else Path(adapter))
@@ -83,7 +83,7 @@ def main(args: argparse.Namespace) -> None:
         del chat_model, chain
     for backend, row in table.items():
         for penalty in (1.1, 1.0):
-            reference = answers.get(("transformers", penalty))
+            reference = answers.get((REFERENCE_BACKEND, penalty))
             same = sum(a == b for a, b in zip(answers[backend, penalty], reference)) if reference else None
             row[f"agreement, penalty {penalty}"] = "n/a" if same is None else f"{same}/{len(questions)}"
     print_table(table)

@@ -32,7 +32,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from bot.adapters import adapter_format
-from bot.backends import DEFAULT_BACKEND
+from bot.backends import default_backend
 from bot.errors import TandemError
 from bot.models import DEFAULT_MODEL, LoadedModel, load_model
 from bot.prompts import PromptFormat, apply_template
@@ -289,14 +289,15 @@ def is_remote(model: str | None) -> bool:
     return model is not None and model.startswith(REMOTE_PREFIX)
 
 
-def load_chat_model(model: str = DEFAULT_MODEL, adapter: str | Path | None = None, backend: str = DEFAULT_BACKEND,
+def load_chat_model(model: str = DEFAULT_MODEL, adapter: str | Path | None = None, backend: str | None = None,
                     **settings: Any) -> BaseChatModel:
-    """Load base model + optional adapter on a decode backend (see `bot.models.load_model`) as a chat model;
-    `openai:URL` is a model on an OpenAI-compatible server instead (`bot.remote`)."""
+    """Load base model + optional adapter on a decode backend (see `bot.models.load_model`; None: the default one,
+    `bot.backends.default_backend`) as a chat model; `openai:URL` is a model on an OpenAI-compatible server
+    instead (`bot.remote`)."""
     if is_remote(model):
         from bot.remote import remote_chat_model
 
-        if backend != DEFAULT_BACKEND:
+        if backend is not None:
             raise TandemError(f"--backend {backend} runs a model on this machine; {model} runs on its server")
         return remote_chat_model(model, adapter, **settings)
-    return LocalChatModel(loaded=load_model(model, adapter, backend), **settings)
+    return LocalChatModel(loaded=load_model(model, adapter, backend or default_backend()), **settings)

@@ -141,7 +141,7 @@ def _add_tracking_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    from bot.backends import BACKEND_HELP, BACKENDS, DEFAULT_BACKEND
+    from bot.backends import BACKEND_HELP, BACKENDS
     from bot.chain import MAX_MESSAGE_CHARS
     from bot.models import DEFAULT_MODEL
 
@@ -151,8 +151,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     adapter = parser.add_mutually_exclusive_group()
     adapter.add_argument("--adapter", type=Path, help="LoRA adapter directory (default: the shipped one, if any)")
     adapter.add_argument("--no-adapter", action="store_true", help="the base model alone")
-    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
-                        help=f"{BACKEND_HELP} (default: {DEFAULT_BACKEND})")
+    parser.add_argument("--backend", choices=BACKENDS, help=BACKEND_HELP)
     parser.add_argument("--max-chars", type=int, default=MAX_MESSAGE_CHARS, help="longest message accepted")
     _add_personas_option(parser)
 

@@ -188,7 +188,7 @@ def load_model(name: str = DEFAULT_MODEL, adapter: str | Path | None = None, bac
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from bot.backends import BACKENDS, DEFAULT_BACKEND, load_engine_model
+    from bot.backends import BACKENDS, REFERENCE_BACKEND, load_engine_model
 
     if backend not in BACKENDS:
         raise TandemError(f"unknown backend {backend!r}; backends: {', '.join(BACKENDS)}")
@@ -199,7 +199,7 @@ def load_model(name: str = DEFAULT_MODEL, adapter: str | Path | None = None, bac
     local = Path(source).is_dir()
     if local:
         _check_model_dir(Path(source))
-    if backend != DEFAULT_BACKEND:
+    if backend != REFERENCE_BACKEND:
         model = load_engine_model(backend, name, source, adapter_path)
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
         return LoadedModel(model=model, tokenizer=tokenizer, name=name, adapter=adapter_path, backend=backend)

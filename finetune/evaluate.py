@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import TandemError
 from bot.adapters import adapter_format, read_card
-from bot.backends import BACKEND_HELP, DEFAULT_BACKEND, Backend
+from bot.backends import BACKEND_HELP, Backend, default_backend
 from bot.chain import build_chain
 from bot.chat_model import LocalChatModel, is_remote, load_chat_model
 from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
@@ -79,7 +79,7 @@ class EvalConfig(BaseModel):
     drift_threshold: float = Field(0.6, ge=0, le=1, description="flag an adapter whose general answers have a mean "
                                                                   "cosine similarity to the base model's below this")
     out: Path = Field(Path("reports"), description="reports go to OUT/<timestamp>/ (relative to the current directory)")
-    backend: Backend = Field(DEFAULT_BACKEND, description=BACKEND_HELP)
+    backend: Backend | None = Field(None, description=BACKEND_HELP)
     optimisation: Path | None = Field(None, description="a `tandem personas optimise` report to set against "
                                                         "fine-tuning in the verdict's cost line (default: the newest "
                                                         "one under OUT for an evaluated persona)")
@@ -385,7 +385,8 @@ def eval_manifest(config: EvalConfig, base: str, adapters: list[Path], catalog: 
         "questions": len(questions),
         "questions_hash": hashlib.sha256("\n".join(q.question for q in questions).encode()).hexdigest()[:12],
         "cells": [asdict(c) | {"label": c.label, "prompt": c.prompt} for c in cells],
-        "decoding": "greedy, repetition_penalty 1.1, through bot.chain (persona temperatures are not used)",
+        "decoding": "greedy, repetition_penalty 1.1, through bot.chain (persona temperatures are not used), on "
+                    + ("the model's server" if is_remote(base) else config.backend or default_backend()),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}",
     }
 

@@ -39,8 +39,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.adapters import adapter_format
-from bot.backends import BACKEND_HELP, DEFAULT_BACKEND, Backend
-from bot.chat_model import LocalChatModel
+from bot.backends import BACKEND_HELP, Backend, default_backend
+from bot.chat_model import LocalChatModel, is_remote
 from bot.errors import PersonaError, TandemError
 from bot.files import write_atomically
 from bot.paths import shown_path, tandem_home
@@ -92,7 +92,7 @@ class OptimiseConfig(BaseModel):
     adherence_weight: float = Field(1.0, ge=0, description="weight of persona adherence (in points) in the score")
     unsupported_penalty: float = Field(1.0, ge=0, description="weight of the unsupported-specifics rate (in points), "
                                                               "subtracted from the score")
-    backend: Backend = Field(DEFAULT_BACKEND, description=BACKEND_HELP)
+    backend: Backend | None = Field(None, description=BACKEND_HELP)
     batch_size: int = Field(16, gt=0, description="answers generated together")
     max_new_tokens: int = Field(160, gt=0, description="longest answer in tokens; a persona's own lower cap wins")
     top_k: int | None = Field(None, gt=0, description="passages retrieval puts into the prompt (default: the "
@@ -263,7 +263,7 @@ def _settings(original: Persona, config: OptimiseConfig, base: str, adapters: li
     return {"persona": original.content_hash, "base_model": base, "adapter": cell.adapter,
             "adapter_weights": weights_hash(adapters[0]) if adapters else None, "few_shot": cell.few_shot,
             "retrieval": cell.retrieval, "knowledge": str(config.knowledge), "top_k": config.top_k,
-            "backend": config.backend,
+            "backend": None if is_remote(base) else config.backend or default_backend(),
             "questions": hashlib.sha256("\n".join(q.question for q in questions).encode()).hexdigest()[:12],
             "max_examples": config.max_examples, "max_new_tokens": config.max_new_tokens, "seed": config.seed,
             "weights": [config.recall_weight, config.adherence_weight, config.unsupported_penalty]}

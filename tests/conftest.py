@@ -41,6 +41,9 @@ def tandem_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("TANDEM_HOME", str(home))
     monkeypatch.delenv("TANDEM_DB_URL", raising=False)  # the log is in the tmp home unless a test says otherwise
     monkeypatch.delenv("TANDEM_API_KEY", raising=False)
+    # The tiny models answer on the reference backend: converting them for the default engine would cost each test
+    # seconds. tests/test_backends.py runs the engines; the README's commands run on the real default.
+    monkeypatch.setenv("TANDEM_BACKEND", "transformers")
     return home
 
 
@@ -276,7 +279,9 @@ def text_of(message: dict) -> str:
 
 @pytest.fixture(scope="session")
 def real_chat_model():
-    """The pulled SmolLM2 with the shipped adapter (pulled first when missing: no model hub needed)."""
+    """The pulled SmolLM2 with the shipped adapter (pulled first when missing: no model hub needed), on the default
+    backend, as users get it."""
+    from bot.backends import DEFAULT_BACKEND
     from bot.chat_model import load_chat_model
     from bot.models import DEFAULT_MODEL, default_adapter, pull_model
 
@@ -284,7 +289,7 @@ def real_chat_model():
     os.environ["TANDEM_HOME"] = str(REAL_HOME)
     try:
         pull_model(DEFAULT_MODEL)  # a no-op when `make test` has pulled it already
-        return load_chat_model(DEFAULT_MODEL, default_adapter(), seed=0)
+        return load_chat_model(DEFAULT_MODEL, default_adapter(), DEFAULT_BACKEND, seed=0)
     finally:
         if saved is None:
             os.environ.pop("TANDEM_HOME", None)

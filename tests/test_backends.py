@@ -181,6 +181,15 @@ def test_sampling_draws_different_answers(models):
     assert len(answers) > 1
 
 
+# CTranslate2 seeds its own generators per worker thread, once (bot.backends.CT2Model): ONNX Runtime only.
+@pytest.mark.parametrize("models", ["onnxruntime"], indirect=True)
+def test_a_seed_repeats_sampled_answers(models):
+    _, converted = models
+    answers = [chat(converted, greedy=False, temperature=1.0, seed=seed).invoke([HumanMessage(QUESTIONS[2])]).content
+               for seed in (7, 7, 8)]
+    assert answers[0] == answers[1] != answers[2]
+
+
 def test_requests_from_two_threads_share_the_model(models):
     _, converted = models
     chat_model = chat(converted)
@@ -214,7 +223,29 @@ def test_eval_takes_the_backend_flag():
 
     args = make_parser().parse_args(["eval", "--backend", "ctranslate2"])
     assert apply_field_flags(EvalConfig(), args, "eval_").backend == "ctranslate2"
-    assert EvalConfig().backend == "transformers"
+    assert EvalConfig().backend is None, "None: the default backend, resolved when the model loads"
+
+
+def test_onnxruntime_is_the_default_and_tandem_backend_changes_it(monkeypatch):
+    from bot.backends import default_backend
+
+    monkeypatch.delenv("TANDEM_BACKEND")
+    assert default_backend() == "onnxruntime"
+    monkeypatch.setenv("TANDEM_BACKEND", "ctranslate2")
+    assert default_backend() == "ctranslate2"
+    monkeypatch.setenv("TANDEM_BACKEND", "llama.cpp")
+    with pytest.raises(TandemError, match=r"\$TANDEM_BACKEND='llama.cpp' is not a backend; backends: transformers"):
+        default_backend()
+
+
+def test_ask_with_no_backend_flag_answers_on_onnxruntime(wide_model_dir, monkeypatch, capsys):
+    from bot.cli import main
+
+    monkeypatch.delenv("TANDEM_BACKEND")
+    assert main(["ask", "Hi", "--model", str(wide_model_dir), "--no-adapter"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() and "ONNX Runtime GenAI:" in err
+    assert [p.name for p in engine_store("onnxruntime").iterdir() if not p.name.startswith(".")] != []
 
 
 @pytest.mark.real_model

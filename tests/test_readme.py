@@ -169,6 +169,7 @@ def test_every_tandem_command_in_the_readme_works_in_order(tmp_path):
         (REAL_HOME / shared).mkdir(parents=True, exist_ok=True)
         (home / shared).symlink_to(REAL_HOME / shared)
     env = {**os.environ, "TANDEM_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    env.pop("TANDEM_BACKEND")  # on the default backend, as a user runs them
     commands = [c for c in readme_commands("tandem") if runs_in_tests(c)]
     assert {c[1] for c in commands} >= {"ask", "personas", "models", "train", "export", "eval", "data"}
     for command in commands:
@@ -208,6 +209,7 @@ API_URL = "http://127.0.0.1:8000"
 @pytest.mark.parametrize("index", range(len(code_blocks("python"))))
 def test_the_python_examples_run(index, monkeypatch, capsys, request):
     monkeypatch.setenv("TANDEM_HOME", str(REAL_HOME))
+    monkeypatch.delenv("TANDEM_BACKEND")  # on the default backend, as a user runs them
     monkeypatch.chdir(PROJECT_ROOT)  # the examples name the sample domain's files relative to the project
     example = code_blocks("python")[index]
     if API_URL in example:  # a client of `tandem api`: the server it talks to runs for the example
