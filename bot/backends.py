@@ -50,6 +50,9 @@ QUANTIZATION = {"ctranslate2": "int8", "onnxruntime": "int8"}
 """How each engine stores the weights: the matrices in int8, the rest in float32."""
 ENGINE_PACKAGES = {"ctranslate2": "ctranslate2", "onnxruntime": "onnxruntime-genai"}
 ENGINE_NAMES = {"ctranslate2": "CTranslate2", "onnxruntime": "ONNX Runtime GenAI"}
+BUILD_OPTIONS = {"ctranslate2": [], "onnxruntime": ["accuracy_level=4", "block_size=128", "prune_lm_head=true"]}
+"""Options of the engine's converter beyond the quantization (see `_convert_weights`); part of a conversion's name,
+so changing them converts again."""
 MANIFEST = "tandem-conversion.json"
 SAMPLING_TOP_K = 50
 """Sampling draws from the 50 likeliest tokens, as transformers' generate() does when a model sets no top_k."""
@@ -71,12 +74,14 @@ def engine_store(engine: str) -> Path:
 
 def converted_dir(engine: str, name: str, source: str, adapter: Path | None, quantization: str | None = None) -> Path:
     """Where the conversion of this base model (+ merged adapter) lives: a new directory whenever a weights
-    file or the engine's version changes. Files are fingerprinted by size and modification time, not content:
-    hashing a 540 MB model on every start would cost seconds, and rewriting a file changes its time."""
+    file, the engine's version or its build options change. Files are fingerprinted by size and modification
+    time, not content: hashing a 540 MB model on every start would cost seconds, and rewriting a file changes
+    its time."""
     from importlib.metadata import version
 
     quantization = quantization or QUANTIZATION[engine]
-    digest = hashlib.sha256(f"{source}|{quantization}|{engine} {version(ENGINE_PACKAGES[engine])}".encode())
+    options = " ".join(BUILD_OPTIONS[engine])
+    digest = hashlib.sha256(f"{source}|{quantization}|{options}|{engine} {version(ENGINE_PACKAGES[engine])}".encode())
     for directory in [Path(source), adapter]:
         if directory is not None and directory.is_dir():
             for path in sorted(directory.iterdir()):
@@ -149,7 +154,7 @@ def _convert_weights(engine: str, weights: Path, out: Path, quantization: str, c
     # prune_lm_head scores only a prompt's last position, not all 500.
     command = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(weights), "-o", str(out),
                "-p", quantization, "-e", "cpu", "-c", str(cache),
-               "--extra_options", "accuracy_level=4", "block_size=128", "prune_lm_head=true"]
+               "--extra_options", *BUILD_OPTIONS[engine]]
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     if done.returncode != 0:
         raise TandemError(f"ONNX Runtime GenAI's model builder failed on {weights}: "

@@ -98,6 +98,12 @@ def test_conversion_happens_once_into_the_store_with_a_progress_bar(engine, wide
     assert sorted(path.name for path in engine_store(engine).iterdir()) == converted
 
 
+def test_new_build_options_mean_a_new_conversion(wide_model_dir, adapter_dir, monkeypatch):
+    before = bot.backends.converted_dir("onnxruntime", "wide", str(wide_model_dir), adapter_dir)
+    monkeypatch.setitem(bot.backends.BUILD_OPTIONS, "onnxruntime", ["accuracy_level=1"])
+    assert bot.backends.converted_dir("onnxruntime", "wide", str(wide_model_dir), adapter_dir) != before
+
+
 def test_an_unknown_backend_is_refused():
     with pytest.raises(TandemError, match="unknown backend 'vllm'; backends: transformers, ctranslate2, onnxruntime"):
         load_model("smollm2-135m-instruct", backend="vllm")
