@@ -28,6 +28,9 @@ from bot.prompts import PromptFormat
 REAL_HOME = Path(os.environ.get("TANDEM_HOME") or Path.home() / ".cache" / "tandem")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The tiny models answer on the reference backend: converting them for the default engine would cost each test
+# seconds. tests/test_backends.py runs the engines; the real-model tests and the README's commands run on the default.
+os.environ["TANDEM_BACKEND"] = "transformers"
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
@@ -41,9 +44,6 @@ def tandem_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("TANDEM_HOME", str(home))
     monkeypatch.delenv("TANDEM_DB_URL", raising=False)  # the log is in the tmp home unless a test says otherwise
     monkeypatch.delenv("TANDEM_API_KEY", raising=False)
-    # The tiny models answer on the reference backend: converting them for the default engine would cost each test
-    # seconds. tests/test_backends.py runs the engines; the README's commands run on the real default.
-    monkeypatch.setenv("TANDEM_BACKEND", "transformers")
     return home
 
 
