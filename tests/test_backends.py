@@ -254,9 +254,24 @@ def test_ask_with_no_backend_flag_answers_on_onnxruntime(wide_model_dir, monkeyp
     assert [p.name for p in engine_store("onnxruntime").iterdir() if not p.name.startswith(".")] != []
 
 
+@pytest.fixture
+def every_core():
+    """The real model on as many threads as users get (one per core), not this module's one thread. Measured: after
+    this test had loaded the shipped adapter on ONNX Runtime with one thread, the session's real chat model (two
+    threads) answered as on one, differently in places (tests/test_prompt_extraction.py saw it)."""
+    import os
+
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.real_model
 @pytest.mark.parametrize("engine", ENGINES)
-def test_the_shipped_adapter_answers_on_each_engine(engine, monkeypatch):
+def test_the_shipped_adapter_answers_on_each_engine(engine, monkeypatch, every_core):
     from tests.conftest import REAL_HOME
 
     from bot.chat_model import load_chat_model
