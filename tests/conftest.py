@@ -83,17 +83,26 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return out
 
 
+@contextmanager
+def torch_threads(count: int):
+    """torch (and the engines, which follow it: bot.backends) on `count` threads until the block ends."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def one_thread():
     """For modules that generate a lot on the tiny models (`pytestmark = pytest.mark.usefixtures("one_thread")`):
     they gain nothing from a second thread, and on a busy machine two threads wait on each other (generation
     measured ten times slower with two than with one)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="session")

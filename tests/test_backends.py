@@ -2,6 +2,7 @@
 greedy answers as the transformers path (float32, no repetition penalty: the one difference in kind, see
 bot.backends), streaming, Stop, stop strings, batches, and base/tuned switching per request."""
 
+import os
 import re
 import threading
 
@@ -15,6 +16,7 @@ from bot.chat_model import LocalChatModel
 from bot.errors import TandemError
 from bot.models import LoadedModel, load_model
 from bot.personas import load_catalog
+from tests.conftest import torch_threads
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -259,14 +261,8 @@ def every_core():
     """The real model on as many threads as users get (one per core), not this module's one thread. Measured: after
     this test had loaded the shipped adapter on ONNX Runtime with one thread, the session's real chat model (two
     threads) answered as on one, differently in places (tests/test_prompt_extraction.py saw it)."""
-    import os
-
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(os.cpu_count() or 1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(os.cpu_count() or 1):
+        yield
 
 
 @pytest.mark.real_model
