@@ -289,6 +289,12 @@ def is_remote(model: str | None) -> bool:
     return model is not None and model.startswith(REMOTE_PREFIX)
 
 
+def resolved_backend(model: str, backend: str | None) -> str | None:
+    """The backend that generates for `model`: `backend`, or the default one (`bot.backends.default_backend`) when
+    None; None for a model on a server, which generates there."""
+    return None if is_remote(model) else backend or default_backend()
+
+
 def load_chat_model(model: str = DEFAULT_MODEL, adapter: str | Path | None = None, backend: str | None = None,
                     **settings: Any) -> BaseChatModel:
     """Load base model + optional adapter on a decode backend (see `bot.models.load_model`; None: the default one,
@@ -300,4 +306,4 @@ def load_chat_model(model: str = DEFAULT_MODEL, adapter: str | Path | None = Non
         if backend is not None:
             raise TandemError(f"--backend {backend} runs a model on this machine; {model} runs on its server")
         return remote_chat_model(model, adapter, **settings)
-    return LocalChatModel(loaded=load_model(model, adapter, backend or default_backend()), **settings)
+    return LocalChatModel(loaded=load_model(model, adapter, resolved_backend(model, backend)), **settings)

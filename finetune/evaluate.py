@@ -25,9 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import TandemError
 from bot.adapters import adapter_format, read_card
-from bot.backends import BACKEND_HELP, Backend, default_backend
+from bot.backends import BACKEND_HELP, Backend
 from bot.chain import build_chain
-from bot.chat_model import LocalChatModel, is_remote, load_chat_model
+from bot.chat_model import LocalChatModel, is_remote, load_chat_model, resolved_backend
 from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
 from bot.paths import PROJECT_ROOT, shown_path
 from bot.personas import Catalog, load_catalog
@@ -386,7 +386,7 @@ def eval_manifest(config: EvalConfig, base: str, adapters: list[Path], catalog: 
         "questions_hash": hashlib.sha256("\n".join(q.question for q in questions).encode()).hexdigest()[:12],
         "cells": [asdict(c) | {"label": c.label, "prompt": c.prompt} for c in cells],
         "decoding": "greedy, repetition_penalty 1.1, through bot.chain (persona temperatures are not used), on "
-                    + ("the model's server" if is_remote(base) else config.backend or default_backend()),
+                    + (resolved_backend(base, config.backend) or "the model's server"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}",
     }
 

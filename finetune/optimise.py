@@ -39,8 +39,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.adapters import adapter_format
-from bot.backends import BACKEND_HELP, Backend, default_backend
-from bot.chat_model import LocalChatModel, is_remote
+from bot.backends import BACKEND_HELP, Backend
+from bot.chat_model import LocalChatModel, resolved_backend
 from bot.errors import PersonaError, TandemError
 from bot.files import write_atomically
 from bot.paths import shown_path, tandem_home
@@ -263,7 +263,7 @@ def _settings(original: Persona, config: OptimiseConfig, base: str, adapters: li
     return {"persona": original.content_hash, "base_model": base, "adapter": cell.adapter,
             "adapter_weights": weights_hash(adapters[0]) if adapters else None, "few_shot": cell.few_shot,
             "retrieval": cell.retrieval, "knowledge": str(config.knowledge), "top_k": config.top_k,
-            "backend": None if is_remote(base) else config.backend or default_backend(),
+            "backend": resolved_backend(base, config.backend),
             "questions": hashlib.sha256("\n".join(q.question for q in questions).encode()).hexdigest()[:12],
             "max_examples": config.max_examples, "max_new_tokens": config.max_new_tokens, "seed": config.seed,
             "weights": [config.recall_weight, config.adherence_weight, config.unsupported_penalty]}
