@@ -1,10 +1,11 @@
 """Decode backends side by side: decode speed, first token, batched speed and agreement with transformers.
 
     .venv/bin/python benchmarks/decode_backends.py [--backends transformers,ctranslate2,onnxruntime] [--questions 50]
-        [--tokens 128] [--runs 3] [--batch 16] [--max-new-tokens 160]
+        [--model NAME[=ADAPTER] ...] [--tokens 128] [--runs 3] [--batch 16] [--max-new-tokens 160]
 
-For each backend, on the default model with the shipped adapter (the CTranslate2 and ONNX Runtime GenAI
-conversions are made first when the store lacks them, before anything is timed):
+For each model (default: the default model with the shipped adapter, and SmolLM2-135M with the adapter named
+after `=` or none) and each backend (the CTranslate2 and ONNX Runtime GenAI conversions are made first when the
+store lacks them, before anything is timed):
 
 - decode: tokens/s of one streamed answer after its first token, greedy, median of --runs (the adapter as
   `tandem chat` applies it: peft's LoRA layers on transformers, merged weights on the engines);
@@ -17,7 +18,7 @@ conversions are made first when the store lacks them, before anything is timed):
 - agreement: how many of those answers are the transformers backend's text exactly (greedy), at the served
   repetition penalty (1.1) and without one (1.0: what is left is the arithmetic, int8 against fp32).
 
-Timings mean something only on a quiet machine. Prints one table at the end.
+Timings mean something only on a quiet machine. Prints one table at the end, a column per model and backend.
 """
 
 import argparse
@@ -32,32 +33,43 @@ from langchain_core.messages import convert_to_messages
 from bot.backends import BACKENDS, REFERENCE_BACKEND, convert_model
 from bot.chain import build_chain, find_passages
 from bot.chat_model import load_chat_model
-from bot.models import DEFAULT_MODEL, default_adapter, resolve_model
+from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter, resolve_model
 from bot.paths import PROJECT_ROOT
 from bot.personas import load_catalog
 from bot.prompts import encode_prompt, render_messages
-from bot.retrieval import adapter_knowledge
+from bot.retrieval import adapter_knowledge, load_knowledge
 
 EVAL_SET = PROJECT_ROOT / "data" / "fernhollow-support" / "eval.jsonl"
+SAMPLE_KNOWLEDGE = PROJECT_ROOT / "data" / "fernhollow-support" / "knowledge"
 LONG_QUESTION = "Write a long, detailed explanation of how refunds and returns work, step by step."
 
 
 def main(args: argparse.Namespace) -> None:
     catalog = load_catalog()
     questions = [json.loads(line)["question"] for line in EVAL_SET.read_text().splitlines()][:args.questions]
-    retriever = adapter_knowledge(args.adapter)
-    inputs = [{"question": q, "persona": "support", "passages": find_passages(retriever, q) if retriever else []}
-              for q in questions]
+    table: dict[str, dict[str, str]] = {}
+    for model, adapter in args.models:
+        say(f"{model} + {adapter or 'no adapter'}")
+        for backend, row in measure_model(args, catalog, questions, model, adapter).items():
+            table[f"{short_name(model)} {backend}"] = row
+    print_table(table)
+
+
+def measure_model(args, catalog, questions: list[str], model: str, adapter: str | None) -> dict[str, dict[str, str]]:
+    """Every measure of one model (+ adapter) on each backend, agreement against the transformers backend's answers."""
+    retriever = adapter_knowledge(adapter) if adapter else None
+    retriever = retriever or load_knowledge(SAMPLE_KNOWLEDGE)
+    inputs = [{"question": q, "persona": "support", "passages": find_passages(retriever, q)} for q in questions]
     table: dict[str, dict[str, str]] = {}
     answers: dict[tuple[str, float], list[str]] = {}
     for backend in args.backends:
         if backend != REFERENCE_BACKEND:  # converted (once) before the load is timed
-            source = resolve_model(args.model)
-            for adapter in (None, args.adapter):
-                convert_model(backend, args.model, source, None if adapter is None else Path(adapter))
+            source = resolve_model(model)
+            for converted in (None, adapter):
+                convert_model(backend, model, source, None if converted is None else Path(converted))
         say(f"{backend}: loading")
         started = time.perf_counter()
-        chat_model = load_chat_model(args.model, args.adapter, backend, greedy=True, max_new_tokens=args.tokens,
+        chat_model = load_chat_model(model, adapter, backend, greedy=True, max_new_tokens=args.tokens,
                                      max_batch=args.batch)
         row = table[backend] = {"load (s)": f"{time.perf_counter() - started:.1f}"}
         say(f"{backend}: decode")
@@ -86,7 +98,11 @@ def main(args: argparse.Namespace) -> None:
             reference = answers.get((REFERENCE_BACKEND, penalty))
             same = sum(a == b for a, b in zip(answers[backend, penalty], reference)) if reference else None
             row[f"agreement, penalty {penalty}"] = "n/a" if same is None else f"{same}/{len(questions)}"
-    print_table(table)
+    return table
+
+
+def short_name(model: str) -> str:
+    return Path(model).name.replace("-instruct", "")
 
 
 def say(message: str) -> None:
@@ -147,8 +163,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", type=lambda text: text.split(","), default=list(BACKENDS),
                         help=f"comma-separated, transformers first for agreement (default: {','.join(BACKENDS)})")
-    parser.add_argument("--model", default=DEFAULT_MODEL)
-    parser.add_argument("--adapter", default=default_adapter())
+    parser.add_argument("--model", dest="models", action="append", type=model_and_adapter, metavar="NAME[=ADAPTER]",
+                        help="a model and its adapter, repeatable (default: the default model with the shipped "
+                             "adapter, then smollm2-135m-instruct with none)")
     parser.add_argument("--tokens", type=int, default=128, help="longest streamed answer")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--questions", type=int, default=50)
@@ -157,5 +174,18 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def model_and_adapter(text: str) -> tuple[str, str | None]:
+    name, _, adapter = text.partition("=")
+    return name, adapter or None
+
+
+def default_models() -> list[tuple[str, str | None]]:
+    adapter = default_adapter()
+    shipped = (DEFAULT_MODEL, str(adapter) if adapter and adapter_base_model(adapter) == DEFAULT_MODEL else None)
+    return [shipped] + ([("smollm2-135m-instruct", None)] if DEFAULT_MODEL != "smollm2-135m-instruct" else [])
+
+
 if __name__ == "__main__":
-    main(make_parser().parse_args())
+    parsed = make_parser().parse_args()
+    parsed.models = parsed.models or default_models()
+    main(parsed)

@@ -67,7 +67,7 @@ def default_backend() -> str:
 
 
 def engine_store(engine: str) -> Path:
-    from bot.models import models_dir
+    from bot.model_store import models_dir
 
     return models_dir() / engine
 

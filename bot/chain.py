@@ -31,7 +31,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from bot.errors import InputError
 from bot.userinput import check_text
-from bot.models import DEFAULT_MODEL, default_adapter
+from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
 from bot.personas import Catalog, load_catalog
 from bot.prompts import PromptFormat, render_messages
 
@@ -74,19 +74,26 @@ def default_retriever(chat_model: BaseChatModel) -> BaseRetriever | None:
 
 def build_chain(chat_model: BaseChatModel | None = None, catalog: Catalog | None = None,
                 max_chars: int = MAX_MESSAGE_CHARS, retriever: BaseRetriever | None = None,
-                as_message: bool = False) -> Runnable:
+                as_message: bool = False, model: str | None = None) -> Runnable:
     """A Runnable from the input dict above to the answer text.
 
     With no arguments it loads the default model (with the shipped adapter when one exists), its
-    knowledge when the adapter was trained to read passages, and the shipped personas; pass a
-    `chat_model` (any LangChain chat model) or a `catalog` to choose others, and a `retriever` to
-    ground answers in passages it finds.
+    knowledge when the adapter was trained to read passages, and the shipped personas; `model` names
+    another embedded model, hub id or directory to load instead (with the shipped adapter only when it
+    was trained on that model). Pass a `chat_model` (any LangChain chat model) or a `catalog` to choose
+    others, and a `retriever` to ground answers in passages it finds.
     """
     if chat_model is None:
         from bot.chat_model import load_chat_model
 
-        chat_model = load_chat_model(DEFAULT_MODEL, default_adapter())
+        name = model or DEFAULT_MODEL
+        adapter = default_adapter()
+        if adapter is not None and adapter_base_model(adapter) != name:
+            adapter = None  # the shipped adapter fits the model it was trained on only
+        chat_model = load_chat_model(name, adapter)
         retriever = retriever or default_retriever(chat_model)
+    elif model is not None:
+        raise ValueError("build_chain takes a chat_model or a model name, not both")
     catalog = catalog or load_catalog()
 
     def route(inputs: dict) -> Runnable:

@@ -174,7 +174,7 @@ class LocalChatModel(BaseChatModel):
                 output = model.generate(**inputs, tokenizer=tokenizer, **batch[0].settings)
             seconds = time.monotonic() - started
             new = output[:, inputs["input_ids"].shape[1]:].tolist()
-            stops = _stop_ids(tokenizer)
+            stops = _stop_ids(tokenizer, model)
             for call, row, mask in zip(batch, new, inputs["attention_mask"].tolist()):
                 end = next((i for i, token in enumerate(row) if token in stops), None)
                 tokens = row if end is None else row[:end]
@@ -276,11 +276,14 @@ class LocalChatModel(BaseChatModel):
         return settings
 
 
-def _stop_ids(tokenizer) -> set[int]:
-    """Tokens that end an answer: end of text, padding, and ChatML's end of turn."""
+def _stop_ids(tokenizer, model) -> set[int]:
+    """Tokens that end an answer: the tokenizer's end and padding, and every end token the model's generation
+    config names (a model's end of turn, such as ChatML's <|im_end|> or Llama 3's <|eot_id|>)."""
     stops = {tokenizer.eos_token_id, tokenizer.pad_token_id}
-    vocabulary = tokenizer.get_vocab()
-    stops.add(vocabulary.get("<|im_end|>"))
+    config = getattr(model, "generation_config", None)
+    eos = getattr(config, "eos_token_id", None)
+    stops.update([eos] if isinstance(eos, int) else eos or [])
+    stops.update(getattr(model, "end_ids", []))  # an engine's model: the end tokens recorded at conversion
     return {token for token in stops if token is not None}
 
 

