@@ -57,11 +57,11 @@ def load_model(name: str = DEFAULT_MODEL, adapter: str | Path | None = None, bac
 
     if backend not in BACKENDS:
         raise TandemError(f"unknown backend {backend!r}; backends: {', '.join(BACKENDS)}")
-    source = resolve_model(name)
     adapter_path = None if adapter is None else Path(adapter).expanduser()
     if adapter_path is not None:
         check_adapter(adapter_path)
         _check_adapter_base(adapter_path, name)
+    source = resolve_model(name)
     local = Path(source).is_dir()
     if local:
         _check_model_dir(Path(source))

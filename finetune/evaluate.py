@@ -73,6 +73,8 @@ class EvalConfig(BaseModel):
                                                                 "null (--all): every question")
     batch_size: int = Field(16, gt=0, description="answers generated together (16: 1.2-1.35x the tokens/s of 8, measured)")
     max_new_tokens: int = Field(160, gt=0, description="longest answer in tokens; a persona's own lower cap wins")
+    repetition_penalty: float = Field(1.1, ge=1, le=2, description="the decoder's repetition penalty (1.1, as served; "
+                                                                    "1.0: none, so copying a passage's figures costs nothing)")
     top_k: int | None = Field(None, gt=0, description="passages put into the prompt by retrieval (default: the first "
                                                       "adapter's prompt format, as in serving; else 3)")
     general_questions: Path = Field(GENERAL_QUESTIONS, description="out-of-domain questions for the drift check")
@@ -224,7 +226,8 @@ def model_variants(config: EvalConfig) -> tuple[str, list[Path]]:
 def load_eval_model(config: EvalConfig, base: str, adapter: Path | None):
     """The chat model as evaluation runs it: greedy, every answer capped at max_new_tokens, batched."""
     return load_chat_model(base, adapter, config.backend, greedy=True, max_new_tokens=config.max_new_tokens,
-                           max_new_tokens_cap=config.max_new_tokens, max_batch=config.batch_size)
+                           max_new_tokens_cap=config.max_new_tokens, max_batch=config.batch_size,
+                           repetition_penalty=config.repetition_penalty)
 
 
 def answer_cell(chain, cell: Cell, questions: list[Example], passages: dict[str, list[str]], batch_size: int,
@@ -385,8 +388,8 @@ def eval_manifest(config: EvalConfig, base: str, adapters: list[Path], catalog: 
         "questions": len(questions),
         "questions_hash": hashlib.sha256("\n".join(q.question for q in questions).encode()).hexdigest()[:12],
         "cells": [asdict(c) | {"label": c.label, "prompt": c.prompt} for c in cells],
-        "decoding": "greedy, repetition_penalty 1.1, through bot.chain (persona temperatures are not used), on "
-                    + (resolved_backend(base, config.backend) or "the model's server"),
+        "decoding": f"greedy, repetition_penalty {config.repetition_penalty}, through bot.chain (persona temperatures "
+                    "are not used), on " + (resolved_backend(base, config.backend) or "the model's server"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}",
     }
 

@@ -57,6 +57,21 @@ def test_loads_a_safetensors_lora_adapter_and_refuses_other_formats(tiny_model_d
         load_model(str(tiny_model_dir), adapter=tmp_path)
 
 
+def test_an_adapter_trained_on_another_embedded_model_is_refused_before_any_load(tiny_model_dir, tmp_path):
+    import json
+
+    from peft import LoraConfig, get_peft_model
+
+    from bot.adapters import CARD_FILE
+
+    base = load_model(str(tiny_model_dir)).model
+    get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj"])).save_pretrained(tmp_path / "adapter")
+    (tmp_path / "adapter" / CARD_FILE).write_text(json.dumps({"base_model": "smollm2-135m-instruct"}))
+    with pytest.raises(ModelNotFoundError, match="adapter was trained on smollm2-135m-instruct, not "
+                                                 "qwen2.5-coder-1.5b-instruct: leave out --model"):
+        load_model("qwen2.5-coder-1.5b-instruct", adapter=tmp_path / "adapter")
+
+
 def test_unknown_embedded_model_lists_the_known_ones():
     with pytest.raises(TandemError, match="embedded models: qwen2.5-coder-0.5b-instruct, qwen2.5-coder-1.5b-instruct, "
                                           "smollm2-135m-instruct"):
