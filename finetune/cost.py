@@ -26,8 +26,36 @@ def cost_lines(cells: list[dict], manifest: dict, lead: str | None, optimised: d
         gained = recall_gained(cells, model)
         bought = f"it bought {gained}" if gained else "no cell compares it with the base model"
         lines.append(f"Fine-tuning ({model}) cost {training_text(adapter.get('training'))}, once; {bought}.")
+    lines += bigger_model_lines(cells)
     if optimised:
         lines.append(optimisation_against_tuning(optimised, cells, manifest, lead))
+    return lines
+
+
+OTHER_PREFIX = "base:"
+"""The variant of an other base model in a report (`tandem eval --other-models`): `base:<its name>`."""
+
+
+def other_label(model: str) -> str:
+    return OTHER_PREFIX + Path(model).name
+
+
+def is_base_variant(variant: str) -> bool:
+    """The base model or an other base model: no adapter answers."""
+    return variant == "base" or variant.startswith(OTHER_PREFIX)
+
+
+def bigger_model_lines(cells: list[dict]) -> list[str]:
+    """Each other base model against every fine-tuned model on the same prompt: recall and seconds an answer."""
+    lines = []
+    for other in [c for c in cells if c["model"].startswith(OTHER_PREFIX)]:
+        text = (f"A bigger model with a good prompt: {other['model'][len(OTHER_PREFIX):]} under {other['prompt']}, no "
+                f"fine-tuning, reaches key-fact recall {_percent(other['key_fact_recall'])} at "
+                f"{other['seconds_per_answer']:.1f} s an answer")
+        for tuned in [c for c in cells if not is_base_variant(c["model"]) and c["prompt"] == other["prompt"]]:
+            text += (f"; {tuned['model']} reaches {_percent(tuned['key_fact_recall'])} at "
+                     f"{tuned['seconds_per_answer']:.1f} s an answer")
+        lines.append(text + ".")
     return lines
 
 

@@ -35,7 +35,7 @@ from bot.prompts import PromptFormat
 from bot.userinput import MAX_DATA_BYTES, read_user_text, valid_unicode
 from bot.versions import keep_version
 from bot.yamlfiles import load_yaml_model
-from finetune.cost import training_cost
+from finetune.cost import is_base_variant, other_label, training_cost
 from finetune.data import CsvColumns, Example, load_examples
 from finetune.metrics import cosine_pairs, key_fact_recall, reading_ease, unsupported_specifics
 
@@ -63,6 +63,10 @@ class EvalConfig(BaseModel):
                                                       "OpenAI-compatible server that serves the adapter as tandem/raw "
                                                       "and the base as tandem/raw+base")
     adapters: list[Path] | None = Field(None, description="adapters to compare with the base (default: the shipped one)")
+    other_models: list[str] = Field([], description="other base models (embedded name, hub id or directory), no adapter, "
+                                                    "that answer the lead persona's cell (with retrieval when the "
+                                                    "matrix has it, on the same passages): is a bigger model with a "
+                                                    "good prompt enough?")
     personas: list[str] = Field(["support", "plain"], min_length=1, description="persona ids; the first leads the "
                                 "few-shot and retrieval cells (default: support,plain)")
     prompts: list[PromptKind] = Field(["persona", "retrieval"], min_length=1,
@@ -113,7 +117,7 @@ class Cell:
     def inputs(self, question: str, passages: list[str] | None = None) -> dict:
         """The chain input that asks this cell's question: every switch explicit, so a cell means one thing."""
         inputs = {"question": question, "persona": self.persona, "few_shot": self.few_shot,
-                  "retrieval": self.retrieval, "adapter": self.variant != "base"}
+                  "retrieval": self.retrieval, "adapter": not is_base_variant(self.variant)}
         if self.retrieval:
             inputs["passages"] = passages or []
         return inputs
@@ -134,7 +138,9 @@ def plan_cells(config: EvalConfig, adapters: list[Path], catalog: Catalog) -> li
     if "retrieval" in config.prompts:
         prompts.append((lead, False, True))
     models = [("base", None)] + [(label, str(path)) for label, path in adapter_labels(adapters).items()]
-    return [Cell(model, adapter, *prompt) for model, adapter in models for prompt in prompts]
+    cells = [Cell(model, adapter, *prompt) for model, adapter in models for prompt in prompts]
+    other_prompt = (lead, False, True) if "retrieval" in config.prompts else (lead, False, False)
+    return cells + [Cell(other_label(name), None, *other_prompt) for name in config.other_models]
 
 
 def adapter_labels(adapters: list[Path]) -> dict[str, Path]:
@@ -203,6 +209,11 @@ def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvCol
                 for question, answer in zip(general, _answer_all(chain, inputs, config.batch_size, bar)):
                     rows.append(_answer_row("general", general_cell, question, answer))
             del chat_model, chain
+        for name in config.other_models:  # a base model of its own, loaded after the others are gone
+            chain = build_chain(load_eval_model(config, name, None), catalog, as_message=True)
+            for cell in [c for c in cells if c.variant == other_label(name)]:
+                rows += answer_cell(chain, cell, questions, passages, config.batch_size, bar)
+            del chain
     score_rows(rows, catalog)
     for persona_id in config.personas:
         keep_version(catalog.persona(persona_id))  # so the report's persona hashes can always be shown as text

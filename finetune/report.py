@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.errors import TandemError
 from bot.reports import METRICS, load_summary
-from finetune.cost import cost_lines, points
+from finetune.cost import cost_lines, is_base_variant, points
 from finetune.metrics import mean
 
 
@@ -67,7 +67,7 @@ def verdict(cells: list[dict], lead: str | None) -> list[str]:
     """Plain-language sentences: what fine-tuning bought under the lead persona, and what retrieval alone reaches."""
     by = {(c["model"], c["prompt"]): c for c in cells}
     sentences = []
-    tuned_models = list(dict.fromkeys(c["model"] for c in cells if c["model"] != "base"))
+    tuned_models = list(dict.fromkeys(c["model"] for c in cells if not is_base_variant(c["model"])))
     for model in tuned_models:
         base, tuned = by.get(("base", lead)), by.get((model, lead))
         if base and tuned and base["key_fact_recall"] is not None:

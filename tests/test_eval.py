@@ -477,3 +477,21 @@ def test_comparing_a_directory_that_is_not_a_report_exits_2(tmp_path):
     result = tandem("--compare", report_dir, tmp_path / "empty")
     assert result.returncode == 2
     assert result.stderr.strip() == f"tandem: {tmp_path / 'empty'}: not a Tandem report directory (no summary.json)"
+
+
+def test_an_other_base_model_answers_the_lead_retrieval_cell_on_the_same_passages(noisy_model_dir, tiny_model_dir,
+                                                                                  adapter, domain, tmp_path):
+    config = EvalConfig(data=[domain.eval], knowledge=domain.knowledge, base_model=str(noisy_model_dir),
+                        adapters=[adapter], other_models=[str(tiny_model_dir)], personas=["support"],
+                        prompts=["persona", "retrieval"], limit=2, general_questions=domain.general,
+                        max_new_tokens=4, out=tmp_path / "reports")
+    summary = read_summary(run_eval(config, progress=False))
+    other = f"base:{tiny_model_dir.name}"
+    assert [c["cell"] for c in summary["cells"] if c["model"] == other] == [f"{other} · support+retrieval"]
+    cells = {c["cell"]: c for c in summary["cells"]}
+    assert cells[f"{other} · support+retrieval"]["passage_recall"] == cells["base · support+retrieval"]["passage_recall"]
+    assert not any(d["model"] == other for d in summary["drift"]), "no drift check: it has no adapter"
+    verdict_text = " ".join(summary["cost"])
+    assert f"A bigger model with a good prompt: {tiny_model_dir.name} under support+retrieval" in verdict_text
+    assert "tuned reaches" in verdict_text
+    assert not any(other in s for s in summary["verdict"] if s.startswith("Under the")), "not taken for a tuned model"
