@@ -154,9 +154,10 @@ def print_table(table: dict[str, dict[str, str]]) -> None:
     names = list(table)
     measures = list(dict.fromkeys(key for row in table.values() for key in row))
     width = max(len(m) for m in measures) + 2
-    print("".ljust(width) + "".join(name.rjust(16) for name in names))
+    columns = [max(len(name), 10) + 2 for name in names]
+    print("".ljust(width) + "".join(name.rjust(c) for name, c in zip(names, columns)))
     for measure in measures:
-        print(measure.ljust(width) + "".join(table[name].get(measure, "").rjust(16) for name in names))
+        print(measure.ljust(width) + "".join(table[name].get(measure, "").rjust(c) for name, c in zip(names, columns)))
 
 
 def make_parser() -> argparse.ArgumentParser:
