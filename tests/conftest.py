@@ -292,7 +292,8 @@ def real_chat_model():
     backend, as users get it."""
     from bot.backends import DEFAULT_BACKEND
     from bot.chat_model import load_chat_model
-    from bot.models import DEFAULT_MODEL, default_adapter, pull_model
+    from bot.model_store import DEFAULT_MODEL, pull_model
+    from bot.models import default_adapter
 
     saved = os.environ.get("TANDEM_HOME")
     os.environ["TANDEM_HOME"] = str(REAL_HOME)

@@ -271,7 +271,8 @@ def test_the_shipped_adapter_answers_on_each_engine(engine, monkeypatch, every_c
     from tests.conftest import REAL_HOME
 
     from bot.chat_model import load_chat_model
-    from bot.models import DEFAULT_MODEL, default_adapter, pull_model
+    from bot.model_store import DEFAULT_MODEL, pull_model
+    from bot.models import default_adapter
 
     monkeypatch.setenv("TANDEM_HOME", str(REAL_HOME))  # the pulled model, and its conversions kept for next time
     pull_model(DEFAULT_MODEL)
