@@ -151,7 +151,8 @@ def _one_line(text) -> str:
 
 def remote_chat_model(model: str, adapter: str | Path | None = None, *, seed: int | None = None,
                       greedy: bool = False, max_new_tokens: int | None = None, max_new_tokens_cap: int | None = None,
-                      max_batch: int | None = None, **settings: Any) -> RemoteChatModel:
+                      max_batch: int | None = None, repetition_penalty: float | None = None,
+                      **settings: Any) -> RemoteChatModel:
     """The chat model for `openai:URL`, asking for the adapter as `tandem/raw` and for the base as
     `tandem/raw+base` (`model_name=` and `base_model_name=` name others). `max_batch` is not used: the server
     batches concurrent requests itself (a `chain.batch` sends them at once)."""
@@ -166,4 +167,4 @@ def remote_chat_model(model: str, adapter: str | Path | None = None, *, seed: in
         adapter=None if adapter is None else Path(adapter), use_responses_api=False, seed=seed, greedy=greedy,
         max_new_tokens_cap=max_new_tokens_cap, max_tokens=max_new_tokens or _LOCAL["max_new_tokens"].default,
         temperature=_LOCAL["temperature"].default, top_p=_LOCAL["top_p"].default,
-        extra_body={"repetition_penalty": _LOCAL["repetition_penalty"].default}, **settings)
+        extra_body={"repetition_penalty": repetition_penalty or _LOCAL["repetition_penalty"].default}, **settings)
