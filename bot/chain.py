@@ -1,4 +1,4 @@
-"""The LangChain pipeline every front end uses: validate → retrieve → render persona prompt → chat model → text.
+"""The LangChain pipeline every front end uses: validate → retrieve → render persona prompt → chat model → leak guard → text.
 
 Input is a dict; persona, instruction and the switches are input keys, so each call (and each item
 of a batch) chooses its own:
@@ -20,20 +20,22 @@ Defaults come from the model's `PromptFormat` (`bot.prompts`), which training re
 card: a tuned model is asked exactly the way it was trained.
 """
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing, closing
 from typing import TYPE_CHECKING
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, convert_to_messages
+from langchain_core.messages import AIMessageChunk, BaseMessage, convert_to_messages
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from bot.errors import InputError
+from bot.leak_guard import LeakGuard
 from bot.userinput import check_text
 from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
 from bot.personas import Catalog, load_catalog
-from bot.prompts import PromptFormat, render_messages
+from bot.prompts import PromptFormat, render_messages, system_prompt
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -116,12 +118,70 @@ def build_chain(chat_model: BaseChatModel | None = None, catalog: Catalog | None
         settings.update({key: inputs[key] for key in ("max_new_tokens", "temperature") if inputs.get(key) is not None})
         if not use_adapter:
             settings["use_adapter"] = False  # understood by bot.chat_model.LocalChatModel
-        return RunnableLambda(lambda _: messages, name="render_messages") | chat_model.bind(**settings)
+        secret = system_prompt(persona, instruction)
+        if not secret:
+            return RunnableLambda(lambda _: messages, name="render_messages") | chat_model.bind(**settings)
+        return RunnableLambda(lambda _: messages, name="render_messages") | _Guarded(
+            chat_model.bind(**settings), secret, public=[question, *passages])
 
     chain = RunnableLambda(route, name="tandem")
     if not as_message:
         chain = chain | StrOutputParser()
     return chain.with_config(run_name="tandem")
+
+
+class _Guarded(Runnable):
+    """A chat model whose answers never repeat a run of the system prompt (bot.leak_guard).
+
+    A Runnable of its own rather than a step after the model: LangChain reads a step's whole input for
+    tracing, so only the caller of the model's stream can stop generation once a run appears."""
+
+    def __init__(self, model: Runnable, secret: str, public: list[str]):
+        self.model, self.secret, self.public = model, secret, public
+
+    def invoke(self, messages, config: RunnableConfig | None = None, **kwargs) -> BaseMessage:
+        message = self.model.invoke(messages, config, **kwargs)
+        guard = LeakGuard(self.secret, self.public)
+        text = guard.feed(message.content)
+        return message.model_copy(update={"content": text + guard.finish()})
+
+    async def ainvoke(self, messages, config: RunnableConfig | None = None, **kwargs) -> BaseMessage:
+        message = await self.model.ainvoke(messages, config, **kwargs)
+        guard = LeakGuard(self.secret, self.public)
+        text = guard.feed(message.content)
+        return message.model_copy(update={"content": text + guard.finish()})
+
+    def stream(self, messages, config: RunnableConfig | None = None, **kwargs) -> Iterator[AIMessageChunk]:
+        guard = LeakGuard(self.secret, self.public)
+        with closing(self.model.stream(messages, config, **kwargs)) as chunks:  # closing stops generation
+            for chunk in chunks:
+                shown = _shown(guard, chunk)
+                if shown is not None:
+                    yield shown
+                if guard.leaked:
+                    return
+        if rest := guard.finish():
+            yield AIMessageChunk(content=rest)
+
+    async def astream(self, messages, config: RunnableConfig | None = None, **kwargs) -> AsyncIterator[AIMessageChunk]:
+        guard = LeakGuard(self.secret, self.public)
+        async with aclosing(self.model.astream(messages, config, **kwargs)) as chunks:
+            async for chunk in chunks:
+                shown = _shown(guard, chunk)
+                if shown is not None:
+                    yield shown
+                if guard.leaked:
+                    return
+        if rest := guard.finish():
+            yield AIMessageChunk(content=rest)
+
+
+def _shown(guard: LeakGuard, chunk: AIMessageChunk) -> AIMessageChunk | None:
+    """The chunk with only the text the guard lets through; None when that is nothing and it carries no counts."""
+    text = guard.feed(chunk.content)
+    if not text and not chunk.usage_metadata and not chunk.response_metadata:
+        return None
+    return chunk.model_copy(update={"content": text})
 
 
 def _as_dict(message: BaseMessage) -> dict:

@@ -45,7 +45,7 @@ def render_messages(persona: Persona | None, instruction: Instruction | None, qu
     grounding) go into the system prompt, numbered, after the persona and the instruction.
     """
     messages = []
-    system = _system_prompt(persona, instruction, passages)
+    system = system_prompt(persona, instruction, passages)
     if system:
         messages.append({"role": "system", "content": system})
     if persona is not None and with_examples:
@@ -58,7 +58,8 @@ def render_messages(persona: Persona | None, instruction: Instruction | None, qu
     return messages
 
 
-def _system_prompt(persona: Persona | None, instruction: Instruction | None, passages: list[str] = ()) -> str:
+def system_prompt(persona: Persona | None, instruction: Instruction | None, passages: list[str] = ()) -> str:
+    """The system message: the persona, its stated style rules, the task, then any passages."""
     parts = []
     if persona is not None:
         parts.append(persona.system_prompt)

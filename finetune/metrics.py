@@ -92,22 +92,6 @@ def unsupported_specifics(answer: str, sources: list[str]) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def leaked_run(answer: str, secret: str, words: int = 8) -> str | None:
-    """The first run of `words` consecutive words of `secret` (a system prompt) that `answer` repeats, or None.
-
-    Words are compared case-folded and without punctuation, so a leak reworded only in its commas still counts."""
-    def plain(text: str) -> list[str]:
-        return re.findall(r"\w+", unicodedata.normalize("NFKC", text).lower())
-
-    said = " " + " ".join(plain(answer)) + " "
-    hidden = plain(secret)
-    for start in range(len(hidden) - words + 1):
-        run = " ".join(hidden[start:start + words])
-        if f" {run} " in said:
-            return run
-    return None
-
-
 def _hyphenator():
     import pyphen
 

@@ -133,11 +133,17 @@ def tiny_chat_model(tiny_model_dir):
     return load_chat_model(str(tiny_model_dir), seed=0)
 
 
+def echo_header(system_prompt: str) -> str:
+    """How EchoChatModel names the system prompt it was shown: its first six words, fewer than the leak
+    guard's run (bot.leak_guard), so the chain lets the echo through."""
+    return "[" + " ".join(system_prompt.split()[:6]) + "]"
+
+
 def echo_reply(messages) -> str:
-    """What EchoChatModel says: the system prompt's first line and every user message it was shown."""
-    system = next((m.content.splitlines()[0] for m in messages if m.type == "system"), "no system prompt")
+    """What EchoChatModel says: the system prompt's first words and every user message it was shown."""
+    system = next((m.content for m in messages if m.type == "system"), "no system prompt")
     heard = " | ".join(m.content for m in messages if m.type == "human")
-    return f"[{system}] heard: {heard}"
+    return f"{echo_header(system)} heard: {heard}"
 
 
 class EchoChatModel(BaseChatModel):

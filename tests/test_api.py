@@ -33,7 +33,7 @@ def test_the_openai_client_gets_an_answer_in_the_persona_with_its_own_system_mes
             {"role": "system", "content": "Answer in one sentence."},
             {"role": "user", "content": "Hello?"}, {"role": "assistant", "content": "Hi, how can I help?"},
             {"role": "user", "content": "How long does delivery take?"}])
-    assert completion.choices[0].message.content.startswith("[You are a friendly customer support agent.")
+    assert completion.choices[0].message.content.startswith("[You are a friendly customer support]")
     assert completion.choices[0].finish_reason == "stop" and completion.model == "tandem/support"
     messages, _ = echo_model.calls[-1]
     assert [m.type for m in messages[:1]] == ["system"] and messages[0].content.startswith("You are a friendly")

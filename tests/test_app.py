@@ -12,7 +12,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from bot.app import BASE, TUNED, build_app, show_passages
 from bot.personas import load_catalog
-from tests.conftest import serving, text_of
+from tests.conftest import echo_header, serving, text_of
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_two_concurrent_sessions_keep_their_own_history_and_persona(served):
         assert [text_of(m) for m in chat if m["role"] == "user"] == [f"{name}-nonce-{i}" for i in range(3)]
         answers = [text_of(m) for m in chat if m["role"] == "assistant"]
         assert len(answers) == 3
-        assert all(a.startswith("[" + catalog.persona(persona).system_prompt.splitlines()[0]) for a in answers)
+        assert all(a.startswith(echo_header(catalog.persona(persona).system_prompt)) for a in answers)
         assert all(f"{name}-nonce-0" in a for a in answers[1:]), "the model sees this session's history"
         assert not any(f"{other}-nonce" in text_of(m) for m in chat), "no trace of the other session"
         assert text == "" and status == ""
@@ -178,8 +178,8 @@ def test_compare_answers_every_chosen_combination_with_its_own_model_persona_and
     assert status == ""
     catalog = load_catalog()
     for slot, persona in ((0, "support"), (1, "executive"), (3, "plain")):
-        first_line = catalog.persona(persona).system_prompt.splitlines()[0]
-        assert f"[{first_line}" in answers[slot] and "Which plan suits me?" in answers[slot]
+        assert echo_header(catalog.persona(persona).system_prompt) in answers[slot]
+        assert "Which plan suits me?" in answers[slot]
         assert latencies[slot].startswith("first token") and "total" in latencies[slot]
     assert answers[2] == "" and latencies[2] == "", "a combination left off is not run"
     # One call per chosen combination, in order; only the base one turns the adapter off.

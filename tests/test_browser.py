@@ -15,7 +15,7 @@ from bot.paths import PROJECT_ROOT
 from bot.personas import load_catalog
 from bot.store import ConversationStore
 from finetune.feedback import export_feedback
-from tests.conftest import EchoChatModel, serving
+from tests.conftest import EchoChatModel, echo_header, serving
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
 CHROMIUM = shutil.which("chromium")
@@ -88,7 +88,7 @@ def test_chat_persona_switch_and_thumbs_down_with_correction_end_in_the_log_and_
         time.sleep(0.05)
     page.screenshot(path=ARTIFACTS / "2-answered.png")
     assert len(seen) >= 3, f"the answer did not stream: {seen}"
-    assert catalog.persona("plain").system_prompt.splitlines()[0] in seen[-1]
+    assert echo_header(catalog.persona("plain").system_prompt) in seen[-1]
 
     choose(page, "Persona (audience)", catalog.persona("executive").label())
     page.get_by_placeholder("Ask a question").fill("And what does it cost us?")

@@ -14,7 +14,7 @@ from bot.chain import build_chain, default_retriever, model_format, with_session
 from bot.errors import InputError, PersonaError
 from bot.personas import load_catalog
 from bot.prompts import PromptFormat
-from tests.conftest import EchoChatModel
+from tests.conftest import EchoChatModel, echo_header
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +53,8 @@ def test_each_call_chooses_its_persona_instruction_and_settings(echo_model, cata
     chain = build_chain(echo_model, catalog)
     answers = chain.batch([{"question": "q1", "persona": "support"},
                            {"question": "q2", "persona": "executive", "instruction": "summarise"}])
-    assert answers[0].startswith("[" + catalog.persona("support").system_prompt.splitlines()[0])
-    assert answers[1].startswith("[" + catalog.persona("executive").system_prompt.splitlines()[0])
+    assert answers[0].startswith(echo_header(catalog.persona("support").system_prompt))
+    assert answers[1].startswith(echo_header(catalog.persona("executive").system_prompt))
     settings = sorted((kwargs["max_new_tokens"], kwargs["temperature"]) for _, kwargs in echo_model.calls)
     expected = sorted((catalog.persona(p).generation.max_new_tokens, catalog.persona(p).generation.temperature)
                       for p in ("support", "executive"))

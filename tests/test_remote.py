@@ -66,7 +66,7 @@ def test_ask_sends_the_prompt_tandem_rendered_once_and_logs_the_turn_on_the_clie
         result = tandem("ask", QUESTION, "--persona", "support", "--model", f"openai:{url}", "--no-knowledge",
                         "--db", str(tmp_path / "client.sqlite3"))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("[You are a friendly customer support agent.")
+    assert result.stdout.startswith("[You are a friendly customer support]")
     [call] = echo_model.calls
     # Exactly what the chain renders for the shipped adapter (no few-shot examples), one system message: the
     # server added no persona of its own, and the adapter stayed on.
@@ -86,7 +86,7 @@ def test_the_chain_streams_and_asks_for_base_or_tuned_by_name(echo_model):
         chunks = list(chain.stream({"question": QUESTION, "persona": "support"}))
         base = chain.invoke({"question": QUESTION, "persona": "support", "adapter": False})
     assert len(chunks) > 3 and "".join(chunks).strip() == tuned.strip()
-    assert tuned.startswith("[You are a friendly customer support agent.") and base.startswith("[You are a friendly")
+    assert tuned.startswith("[You are a friendly customer support]") and base.startswith("[You are a friendly")
     assert [call[1].get("use_adapter", True) for call in echo_model.calls] == [True, True, False]
     # Each variant asked the way it should be: the tuned one as its card says, the base one with the persona's examples.
     assert sent(echo_model.calls[0]) == rendered("support", with_examples=False)

@@ -95,7 +95,7 @@ def test_passages_are_numbered_in_the_system_prompt():
 def test_the_chain_puts_retrieved_passages_into_the_system_prompt(echo_model, retriever):
     chain = build_chain(echo_model, load_catalog(), retriever=retriever)
     answer = chain.invoke({"question": "How long does delivery take?", "persona": "support", "retrieval": True})
-    assert answer.startswith("[You are a friendly customer support agent.")
+    assert answer.startswith("[You are a friendly customer support]")
     system = echo_model.calls[-1][0][0]
     assert system.type == "system"
     assert "Reference passages" in system.content
