@@ -16,7 +16,7 @@ import time
 from bot.backends import BACKEND_HELP, BACKENDS
 from bot.chain import build_chain
 from bot.chat_model import load_chat_model
-from bot.models import DEFAULT_MODEL, default_adapter
+from bot.models import default_adapter
 from finetune.evaluate import SAMPLE_EVAL
 
 
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=160)
     parser.add_argument("--backend", choices=BACKENDS, help=BACKEND_HELP)
     args = parser.parse_args()
-    chat_model = load_chat_model(DEFAULT_MODEL, args.adapter, args.backend, greedy=True,
+    chat_model = load_chat_model(None, args.adapter, args.backend, greedy=True,
                                  max_new_tokens=args.max_new_tokens)
     chat_model.merge_adapter()
     chain = build_chain(chat_model, as_message=True)

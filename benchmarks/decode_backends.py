@@ -33,7 +33,7 @@ from langchain_core.messages import convert_to_messages
 from bot.backends import BACKENDS, REFERENCE_BACKEND, convert_model
 from bot.chain import build_chain, find_passages
 from bot.chat_model import load_chat_model
-from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter, resolve_model
+from bot.models import adapter_base_model, default_adapter, default_model, resolve_model
 from bot.paths import PROJECT_ROOT
 from bot.personas import load_catalog
 from bot.prompts import encode_prompt, render_messages
@@ -181,9 +181,9 @@ def model_and_adapter(text: str) -> tuple[str, str | None]:
 
 
 def default_models() -> list[tuple[str, str | None]]:
-    adapter = default_adapter()
-    shipped = (DEFAULT_MODEL, str(adapter) if adapter and adapter_base_model(adapter) == DEFAULT_MODEL else None)
-    return [shipped] + ([("smollm2-135m-instruct", None)] if DEFAULT_MODEL != "smollm2-135m-instruct" else [])
+    adapter, name = default_adapter(), default_model()
+    shipped = (name, str(adapter) if adapter and adapter_base_model(adapter) == name else None)
+    return [shipped] + ([("smollm2-135m-instruct", None)] if name != "smollm2-135m-instruct" else [])
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from bot.errors import InputError
 from bot.leak_guard import LeakGuard
 from bot.userinput import check_text
-from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
+from bot.models import default_model, shipped_adapter_for
 from bot.personas import Catalog, load_catalog
 from bot.prompts import PromptFormat, render_messages, system_prompt
 
@@ -88,11 +88,8 @@ def build_chain(chat_model: BaseChatModel | None = None, catalog: Catalog | None
     if chat_model is None:
         from bot.chat_model import load_chat_model
 
-        name = model or DEFAULT_MODEL
-        adapter = default_adapter()
-        if adapter is not None and adapter_base_model(adapter) != name:
-            adapter = None  # the shipped adapter fits the model it was trained on only
-        chat_model = load_chat_model(name, adapter)
+        name = model or default_model()
+        chat_model = load_chat_model(name, shipped_adapter_for(name))
         retriever = retriever or default_retriever(chat_model)
     elif model is not None:
         raise ValueError("build_chain takes a chat_model or a model name, not both")

@@ -34,7 +34,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 from bot.adapters import adapter_format
 from bot.backends import default_backend
 from bot.errors import TandemError
-from bot.models import DEFAULT_MODEL, LoadedModel, load_model
+from bot.models import LoadedModel, default_model, load_model
 from bot.prompts import PromptFormat, apply_template
 
 ROLES = {"system": "system", "human": "user", "ai": "assistant"}
@@ -298,7 +298,7 @@ def resolved_backend(model: str, backend: str | None) -> str | None:
     return None if is_remote(model) else backend or default_backend()
 
 
-def load_chat_model(model: str = DEFAULT_MODEL, adapter: str | Path | None = None, backend: str | None = None,
+def load_chat_model(model: str | None = None, adapter: str | Path | None = None, backend: str | None = None,
                     **settings: Any) -> BaseChatModel:
     """Load base model + optional adapter on a decode backend (see `bot.models.load_model`; None: the default one,
     `bot.backends.default_backend`) as a chat model; `openai:URL` is a model on an OpenAI-compatible server
@@ -309,4 +309,5 @@ def load_chat_model(model: str = DEFAULT_MODEL, adapter: str | Path | None = Non
         if backend is not None:
             raise TandemError(f"--backend {backend} runs a model on this machine; {model} runs on its server")
         return remote_chat_model(model, adapter, **settings)
+    model = model or default_model()
     return LocalChatModel(loaded=load_model(model, adapter, resolved_backend(model, backend)), **settings)

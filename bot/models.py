@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.adapters import check_adapter, read_card
 from bot.errors import ModelNotFoundError, TandemError
-from bot.model_store import DEFAULT_MODEL, EMBEDDED_MODELS, is_pulled, model_dir, models_dir
+from bot.model_store import EMBEDDED_MODELS, default_model, is_pulled, model_dir, models_dir
 from bot.paths import shipped_adapter_dir
 from bot.userinput import read_user_file, valid_unicode
 
@@ -43,7 +43,7 @@ def resolve_model(name: str) -> str:
     return name
 
 
-def load_model(name: str = DEFAULT_MODEL, adapter: str | Path | None = None, backend: str = "transformers") -> LoadedModel:
+def load_model(name: str | None = None, adapter: str | Path | None = None, backend: str = "transformers") -> LoadedModel:
     """The one loader: safetensors weights only, never remote code, `HF_HUB_OFFLINE` honoured.
 
     A directory that is not a model or not an adapter is one ModelNotFoundError naming it; the adapter
@@ -55,6 +55,7 @@ def load_model(name: str = DEFAULT_MODEL, adapter: str | Path | None = None, bac
 
     from bot.backends import BACKENDS, REFERENCE_BACKEND, load_engine_model
 
+    name = name or default_model()
     if backend not in BACKENDS:
         raise TandemError(f"unknown backend {backend!r}; backends: {', '.join(BACKENDS)}")
     adapter_path = None if adapter is None else Path(adapter).expanduser()
@@ -164,3 +165,9 @@ def default_adapter() -> Path | None:
     """The adapter fine-tuned on the shipped sample domain, when one has been trained; else None."""
     adapter = shipped_adapter_dir()
     return adapter if (adapter / "adapter_config.json").is_file() else None
+
+
+def shipped_adapter_for(model: str) -> Path | None:
+    """The shipped adapter when it was trained on `model`: it comes with that model only."""
+    adapter = default_adapter()
+    return adapter if adapter is not None and adapter_base_model(adapter) == model else None

@@ -28,7 +28,7 @@ from bot.adapters import adapter_format, read_card
 from bot.backends import BACKEND_HELP, Backend
 from bot.chain import build_chain
 from bot.chat_model import LocalChatModel, is_remote, load_chat_model, resolved_backend
-from bot.models import DEFAULT_MODEL, adapter_base_model, default_adapter
+from bot.models import adapter_base_model, default_adapter, default_model, shipped_adapter_for
 from bot.paths import PROJECT_ROOT, shown_path
 from bot.personas import Catalog, load_catalog
 from bot.prompts import PromptFormat
@@ -222,13 +222,17 @@ def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvCol
 
 
 def model_variants(config: EvalConfig) -> tuple[str, list[Path]]:
-    """The base model and the adapters the config names (default: the shipped adapter, if any), checked to be
-    adapter directories before any model loads."""
-    adapters = config.adapters if config.adapters is not None else [a for a in [default_adapter()] if a]
+    """The base model and the adapters the config names (default: the shipped adapter, when it was trained on
+    the base model), checked to be adapter directories before any model loads."""
+    adapters = config.adapters
+    if adapters is None:  # the shipped adapter, with the model it was trained on (a server serves it too)
+        base = config.base_model or default_model()
+        shipped = default_adapter() if is_remote(base) else shipped_adapter_for(base)
+        adapters = [shipped] if shipped else []
     for adapter in adapters:
         if not (Path(adapter) / "adapter_config.json").is_file():
             raise EvalError(f"--adapter {adapter}: not an adapter directory (no adapter_config.json)")
-    base = config.base_model or (adapter_base_model(adapters[0]) if adapters else None) or DEFAULT_MODEL
+    base = config.base_model or (adapter_base_model(adapters[0]) if adapters else None) or default_model()
     if is_remote(base) and len(adapters) > 1:
         raise EvalError(f"{base} serves one adapter (as tandem/raw): evaluate one adapter at a time")
     return base, list(adapters)

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.errors import TandemError
-from bot.models import DEFAULT_MODEL
+from bot.models import default_model
 from bot.yamlfiles import load_yaml_model
 from finetune.flags import validated
 
@@ -26,7 +26,9 @@ class Recipe(BaseModel):
     # No infinities or NaNs: `epochs: .inf` or `--learning-rate nan` would pass `gt=0` and fail deep in training.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    base_model: str = Field(DEFAULT_MODEL, description="embedded model name, Hugging Face id or local directory")
+    base_model: str = Field(default_factory=default_model,
+                            description="embedded model name, Hugging Face id or local directory (default: "
+                                        "$TANDEM_MODEL, else the default embedded model)")
     lora_r: int = Field(8, gt=0, le=4096, description="LoRA rank")
     lora_alpha: int = Field(16, gt=0, description="LoRA scaling numerator (scale = alpha / r)")
     lora_dropout: float = Field(0.0, ge=0, lt=1)

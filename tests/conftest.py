@@ -31,6 +31,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # The tiny models answer on the reference backend: converting them for the default engine would cost each test
 # seconds. tests/test_backends.py runs the engines; the real-model tests and the README's commands run on the default.
 os.environ["TANDEM_BACKEND"] = "transformers"
+os.environ.pop("TANDEM_MODEL", None)  # the default model is the shipped one, whatever the shell that runs the tests says
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "

@@ -123,6 +123,20 @@ def test_models_list_and_pull_of_an_unknown_name():
     assert_user_error(tandem("models", "pull", "gpt-17"), "unknown model 'gpt-17'")
 
 
+def test_tandem_model_names_the_model_every_command_uses_when_none_is_named(tiny_model_dir, monkeypatch):
+    from finetune.recipe import load_recipe
+
+    monkeypatch.setenv("TANDEM_MODEL", "qwen2.5-coder-1.5b-instruct")
+    rows = json.loads(tandem("models", "list", "--json").stdout)
+    assert [row["name"] for row in rows if row["default"]] == ["qwen2.5-coder-1.5b-instruct"]
+    assert load_recipe("default").base_model == "qwen2.5-coder-1.5b-instruct"
+    assert load_recipe("smollm2-135m").base_model == "smollm2-135m-instruct", "a recipe that names its model keeps it"
+    monkeypatch.setenv("TANDEM_MODEL", str(tiny_model_dir))
+    answer = tandem("ask", "hello", "--persona", "plain", "--no-knowledge", "--no-log")
+    assert answer.returncode == 0 and answer.stdout.strip(), answer.stderr
+    assert "was trained on" not in answer.stderr, "the shipped adapter stays with the model it was trained on"
+
+
 @pytest.mark.parametrize("command", [["ask", "hi"], ["chat"], ["serve"]])
 def test_a_bad_knowledge_directory_is_reported_before_any_model_loads(command, tmp_path):
     (tmp_path / "notes.txt").write_text("not markdown")

@@ -1,7 +1,9 @@
-"""The README's commands, run as written: the two make targets, every `tandem` line, the embedding example.
+"""The commands of the README and the docs pages, run as written: the two make targets, every `tandem` line, the
+Python examples.
 
-Every shell block is ```bash and every `tandem` line in one runs, in order, except the few left out below,
-each with its reason; every one of them, run or not, must parse with the `tandem` command's own parser.
+The pages are read in the order of DOCS, README first. Every shell block is ```bash and every `tandem`
+line in one runs, in order, except the few left out below, each with its reason; every one of them, run or not,
+must parse with the `tandem` command's own parser.
 """
 
 import csv
@@ -12,6 +14,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,15 +23,18 @@ import pytest
 from bot.paths import PROJECT_ROOT
 from tests.conftest import REAL_HOME, api_server, rated
 
-README = (PROJECT_ROOT / "README.md").read_text()
+DOCS = [PROJECT_ROOT / name for name in ("README.md", "docs/training.md", "docs/evaluation.md", "docs/personas.md",
+                                          "docs/flywheel.md", "docs/serving.md", "docs/models.md")]
+"""The pages whose commands run, in this order: the README's tour first, then the guides whose commands build on it
+(the export needs the tour's my-adapter; the flywheel's compare needs the evaluations before it)."""
 BIN = Path(sys.executable).parent
 SAMPLE = PROJECT_ROOT / "data" / "fernhollow-support"
 
 LONG_RUNNING = {"chat", "serve", "api"}
 """Commands that wait for a person or serve until stopped: test_cli, test_app, test_browser and test_api drive them."""
 NOT_RUN = {
-    "tandem eval": "the default matrix (60 questions, 4 cells, the drift check) takes about half an hour, more than "
-                   "the rest of the suite; `tandem eval --data my-eval.jsonl ...` runs the same path on two questions",
+    "tandem eval": "the default matrix (about 60 questions, base and tuned, the drift check) takes longer than the "
+                   "rest of the suite; `tandem eval --data my-eval.jsonl ...` runs the same path on two questions",
     "tandem eval --adapter adapters/candidate": "the same default matrix, for the flywheel's candidate",
     "tandem personas optimise plain --no-adapter": "a search of up to 600 answers or 30 minutes; the quick look above "
                                                    "it runs the same path on 24 answers",
@@ -36,8 +42,8 @@ NOT_RUN = {
 }
 """Commands that would run as written but take too long for a test, each with what covers it instead."""
 STAND_IN = "openai:http://127.0.0.1:8000/v1"
-"""The model server of the Scaling out commands: vLLM there; here `tandem api` on the echo model stands in for it
-(test_the_scaling_out_commands_run_against_tandem_api_as_the_stand_in), so the in-order run leaves them out."""
+"""The model server of docs/serving.md's "Serving on vLLM": vLLM there; here `tandem api` on the echo model stands in
+for it (test_the_scaling_out_commands_run_against_tandem_api_as_the_stand_in), so the in-order run leaves them out."""
 MY_EVAL_YAML = "data: [my-eval.jsonl]\nadapters: [my-adapter]\npersonas: [support, plain]\nknowledge: my-docs/\n"
 """my-eval.yaml: the evaluation of the `--data my-eval.jsonl` line as YAML, so their two reports compare clean."""
 LOGGED_AT = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
@@ -45,7 +51,13 @@ LOGGED_AT = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 
 
 def code_blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+    """The `language` blocks of every page of DOCS, in order."""
+    return [block for page in DOCS for block in re.findall(rf"```{language}\n(.*?)```", page.read_text(), flags=re.S)]
+
+
+def page_of(block: str) -> str:
+    """The page a code block comes from, for tracebacks."""
+    return next(str(page.relative_to(PROJECT_ROOT)) for page in DOCS if block in page.read_text())
 
 
 def readme_commands(program: str) -> list[list[str]]:
@@ -60,8 +72,9 @@ def runs_in_tests(command: list[str]) -> bool:
 
 
 def test_every_shell_block_is_bash_so_none_is_left_unrun():
-    languages = set(re.findall(r"^```(\w*)\n", README, flags=re.M))
-    assert languages <= {"bash", "python", "yaml", ""}, languages
+    for page in DOCS:
+        languages = set(re.findall(r"^```(\w*)\n", page.read_text(), flags=re.M))
+        assert languages <= {"bash", "python", "yaml", ""}, (page.name, languages)
 
 
 def test_every_tandem_command_in_the_readme_parses():
@@ -71,7 +84,7 @@ def test_every_tandem_command_in_the_readme_parses():
         try:
             make_parser().parse_args(command[1:])
         except SystemExit:
-            pytest.fail(f"the README's `{shlex.join(command)}` does not parse")
+            pytest.fail(f"the documented `{shlex.join(command)}` does not parse")
 
 
 def test_every_command_left_out_is_in_the_readme():
@@ -93,7 +106,7 @@ def test_the_make_targets_the_readme_names_exist():
 # The files and the home the commands expect ---------------------------------------------------------------
 
 def write_user_files(directory: Path) -> None:
-    """The files the README's commands name, made small from the sample domain: the test checks that the
+    """The files the documented commands name, made small from the sample domain: the test checks that the
     commands work, not how long they take on a full corpus. The flywheel's `data/fernhollow-support/train.jsonl`
     is relative, so here it names 16 rows of the sample corpus."""
     rows = (SAMPLE / "train.jsonl").read_text().splitlines(keepends=True)[:16]
@@ -122,7 +135,7 @@ def seed_conversation_log(home: Path) -> None:
 
 
 def name_the_reports(reports: Path) -> None:
-    """The README's placeholders for two reports (OLD and NEW; BEFORE and AFTER in the flywheel) name the last
+    """The documented placeholders for two reports (OLD and NEW; BEFORE and AFTER in the flywheel) name the last
     two made: the same evaluation by flags and by my-eval.yaml, so the gate has nothing to stop."""
     if (reports / "OLD").exists():
         return
@@ -159,6 +172,12 @@ def test_the_flywheel_export_and_its_training_data_work_as_written(tmp_path):
 
 # The commands themselves, on the real model ---------------------------------------------------------------
 
+SMALL_MODEL = "smollm2-135m-instruct"
+"""The in-order run's model (`$TANDEM_MODEL`): the commands' paths are the same on every embedded model, and the
+smallest trains and answers in a third of the default's time. The default model's own tests are test_real_model,
+test_shipped_adapter, test_prompt_extraction, test_backends and the Python examples below."""
+
+
 @pytest.mark.real_model
 def test_every_tandem_command_in_the_readme_works_in_order(tmp_path):
     work, home = tmp_path / "work", tmp_path / "home"
@@ -168,15 +187,17 @@ def test_every_tandem_command_in_the_readme_works_in_order(tmp_path):
     for shared in ("models", "replay"):  # the pulled model and the replayed general answers, not pulled again
         (REAL_HOME / shared).mkdir(parents=True, exist_ok=True)
         (home / shared).symlink_to(REAL_HOME / shared)
-    env = {**os.environ, "TANDEM_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "TANDEM_HOME": str(home), "HF_HUB_OFFLINE": "1", "TANDEM_MODEL": SMALL_MODEL}
     env.pop("TANDEM_BACKEND")  # on the default backend, as a user runs them
     commands = [c for c in readme_commands("tandem") if runs_in_tests(c)]
     assert {c[1] for c in commands} >= {"ask", "personas", "models", "train", "export", "eval", "data"}
     for command in commands:
         if "--compare" in command:
             name_the_reports(work / "reports")
+        started = time.monotonic()
         result = subprocess.run([str(BIN / "tandem"), *command[1:]], capture_output=True, text=True, env=env,
                                 cwd=work, timeout=900)
+        print(f"{time.monotonic() - started:6.1f} s  {shlex.join(command)}")  # shown with pytest -s
         assert result.returncode == 0, (command, result.stdout[-2000:], result.stderr[-2000:])
         assert (result.stdout + result.stderr).strip(), command
     assert (work / "my-adapter" / "tandem-adapter.json").is_file()
@@ -186,7 +207,7 @@ def test_every_tandem_command_in_the_readme_works_in_order(tmp_path):
 
 
 def test_the_scaling_out_commands_run_against_tandem_api_as_the_stand_in(echo_model, tmp_path):
-    """Every README command that names the model server runs as written, against `tandem api` on 127.0.0.1:8000
+    """Every documented command that names the model server runs as written, against `tandem api` on 127.0.0.1:8000
     (over the echo model: this checks the client's path, not answers), from a fresh home."""
     commands = [c for c in readme_commands("tandem") if STAND_IN in c]
     assert {c[1] for c in commands} == {"ask", "eval", "serve"}
@@ -202,7 +223,7 @@ def test_the_scaling_out_commands_run_against_tandem_api_as_the_stand_in(echo_mo
 
 
 API_URL = "http://127.0.0.1:8000"
-"""Where the README's `tandem api` client examples look for the server."""
+"""Where the documented `tandem api` client examples look for the server."""
 
 
 @pytest.mark.real_model
@@ -215,7 +236,7 @@ def test_the_python_examples_run(index, monkeypatch, capsys, request):
     if API_URL in example:  # a client of `tandem api`: the server it talks to runs for the example
         chat_model = request.getfixturevalue("real_chat_model")
         with api_server(chat_model, port=int(API_URL.rsplit(":", 1)[1]), adapter=str(chat_model.loaded.adapter)):
-            exec(compile(example, "README.md", "exec"), {})
+            exec(compile(example, page_of(example), "exec"), {})
     else:
-        exec(compile(example, "README.md", "exec"), {})
+        exec(compile(example, page_of(example), "exec"), {})
     assert capsys.readouterr().out.strip()
