@@ -39,9 +39,9 @@ BACKENDS: tuple[str, ...] = get_args(Backend)
 REFERENCE_BACKEND: Backend = "transformers"
 """The model as PyTorch runs it: what training, export and conversion load, and what the others are compared with."""
 DEFAULT_BACKEND: Backend = "onnxruntime"
-"""What answers unless `--backend` or $TANDEM_BACKEND says otherwise. Measured with benchmarks/decode_backends.py on
-the shipped adapter, 2 threads (README.md, "Measured"): 157 decode tokens/s against transformers' 14, the first
-token of a 489-token prompt in 0.49 s against 1.14 s, and on all 165 sample questions recall 56.0% against 57.1%."""
+"""What answers unless `--backend` or $TANDEM_BACKEND says otherwise: several times transformers' decode speed and a
+faster first token, at about the same key-fact recall (benchmarks/decode_backends.py; benchmarks/README.md, "Decode
+backends")."""
 BACKEND_ENV = "TANDEM_BACKEND"
 BACKEND_HELP = ("what generates: onnxruntime (int8), ctranslate2 (int8) or transformers (the reference); the two "
                 "engines convert the model, and the model with its adapter merged, once into the model store "
@@ -147,11 +147,10 @@ def _convert_weights(engine: str, weights: Path, out: Path, quantization: str, c
 
         TransformersConverter(str(weights)).convert(str(out), quantization=quantization)
         return
-    # ONNX Runtime GenAI's model builder is a command-line program. Measured on the shipped adapter, 489-token prompt,
-    # 2 threads (README.md, "Measured"): int8 in blocks of 128 with int8 arithmetic (accuracy_level=4) gives the first
-    # token in 0.50 s, 108 tokens/s and 16 of 25 greedy answers identical to transformers'; int4 was faster to decode
-    # (130 tokens/s) but agreed on 0 of 25; blocks of 32: 0.55 s; fp32 arithmetic (accuracy_level=1): 0.66-0.88 s.
-    # prune_lm_head scores only a prompt's last position, not all 500.
+    # ONNX Runtime GenAI's model builder is a command-line program. int8 in blocks of 128 with int8 arithmetic
+    # (accuracy_level=4): the fastest first token among the settings that still agree with transformers on most
+    # greedy answers; int4 decodes faster but agrees on almost none (benchmarks/README.md, "Decode backends on the
+    # 135M"). prune_lm_head scores only a prompt's last position, not all of them.
     command = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(weights), "-o", str(out),
                "-p", quantization, "-e", "cpu", "-c", str(cache),
                "--extra_options", *BUILD_OPTIONS[engine]]
@@ -292,8 +291,8 @@ class CT2Model(ConvertedModel):
 
 class ORTModel(ConvertedModel):
     """ONNX Runtime GenAI models. The prompts of a batch are answered one after another: one stream already
-    decodes several times faster than torch's batches (README.md, "Measured"), and each answer is then what
-    it would be alone."""
+    decodes several times faster than torch's batches (benchmarks/README.md, "Decode backends"), and each answer is
+    then what it would be alone."""
 
     def _load(self, directory: Path):
         import onnxruntime_genai as og

@@ -148,7 +148,7 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help=f"embedded model name, Hugging Face id or directory (default: $TANDEM_MODEL, "
                                         f"else {DEFAULT_MODEL}; with --adapter, the base model its metadata names), "
                                         "or openai:URL for an "
-                                        "OpenAI-compatible server such as vLLM (see the README's Scaling out)")
+                                        "OpenAI-compatible server such as vLLM (see docs/serving.md, Serving on vLLM)")
     adapter = parser.add_mutually_exclusive_group()
     adapter.add_argument("--adapter", type=Path, help="LoRA adapter directory (default: the shipped one, if any)")
     adapter.add_argument("--no-adapter", action="store_true", help="the base model alone")

@@ -24,7 +24,7 @@ from bot.errors import TandemError
 from bot.files import write_atomically
 from bot.paths import tandem_home
 
-DEFAULT_MODEL = "smollm2-135m-instruct"
+DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
 """The model every command uses when none is named and `$TANDEM_MODEL` is unset."""
 MANIFEST = "tandem-model.json"
 PULL_PREFIX = ".pull-"

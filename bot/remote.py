@@ -8,9 +8,9 @@ add nothing of its own. Every server is asked for the same two model names:
     tandem/raw+base   the base model alone ("adapter": False: the Compare tab's base, eval's base cells)
 
 `tandem api` serves both: its `tandem/raw` names take the messages as sent, with no persona of its own.
-vLLM serves them when named so (see the README's "Scaling out"):
+vLLM serves them when named so (docs/serving.md, "Serving on vLLM"):
 
-    vllm serve ~/.cache/tandem/models/smollm2-135m-instruct --served-model-name tandem/raw+base \
+    vllm serve ~/.cache/tandem/models/qwen2.5-coder-0.5b-instruct --served-model-name tandem/raw+base \
         --enable-lora --lora-modules tandem/raw=adapters/default
 
 The local adapter directory (`--adapter`, default the shipped one) stands for the adapter the server serves:

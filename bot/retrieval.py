@@ -10,8 +10,7 @@ adapter directory (`knowledge.jsonl`), so an adapter carries the knowledge it le
 
 Search is hybrid: BM25 finds exact terms (product names, codes, amounts) that a small embedding
 model blurs, MiniLM finds paraphrases that share no words; the two rankings are fused by reciprocal
-rank (Cormack et al. 2009). Measured on the sample domain's 165 evaluation questions (top 3 passages
-over documents + training pairs): see README.md, "Retrieval".
+rank (Cormack et al. 2009). How often the passages hold the key facts: benchmarks/README.md, "Retrieval: key facts in the passages".
 """
 
 import json

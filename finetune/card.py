@@ -82,6 +82,6 @@ def _which_layers(recipe: dict) -> str:
 def _describe_format(prompt_format: dict, metrics: dict) -> str:
     if not prompt_format.get("retrieval"):
         return "persona prompt (or none) + the default instruction, no passages"
-    return (f"trained to read: top {prompt_format['top_k']} passages from {metrics.get('knowledge_passages', '?')} "
-            f"(documents + training pairs, in knowledge.jsonl), {metrics.get('unanswerable_examples', 0)} examples "
-            "with the supporting passages taken out; retrieval is on by default when serving")
+    return (f"trained to read passages from {metrics.get('knowledge_passages', '?')} (documents + training pairs, in "
+            f"knowledge.jsonl), {metrics.get('unanswerable_examples', 0)} examples with the supporting passages taken "
+            f"out; retrieval is on by default when serving, with the top {prompt_format['top_k']} passages")

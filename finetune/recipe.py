@@ -33,7 +33,7 @@ class Recipe(BaseModel):
     lora_alpha: int = Field(16, gt=0, description="LoRA scaling numerator (scale = alpha / r)")
     lora_dropout: float = Field(0.0, ge=0, lt=1)
     target_modules: list[str] | Literal["all-linear"] = Field("all-linear", description="modules that get LoRA")
-    learning_rate: float = Field(2e-3, gt=0)
+    learning_rate: float = Field(1e-3, gt=0)
     lr_scheduler: Literal["linear", "cosine", "constant"] = "cosine"
     warmup_ratio: float = Field(0.05, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
@@ -42,8 +42,8 @@ class Recipe(BaseModel):
     grad_accum: int = Field(1, gt=0, description="gradient accumulation steps")
     micro_batch_tokens: int = Field(4096, gt=0, le=1 << 20, description="most tokens in one forward pass; a batch of longer examples "
                                                              "is split into passes with gradient accumulation (bounds memory)")
-    lora_layers: int | None = Field(10, gt=0, description="LoRA only in the top N transformer layers, so the backward "
-                                                              "pass stops below them (faster, less memory); default: all")
+    lora_layers: int | None = Field(4, gt=0, description="LoRA only in the top N transformer layers, so the backward "
+                                                              "pass stops below them (faster, less memory); null: all")
     max_length: int = Field(2048, gt=16, le=1 << 20, description="cap on an example's tokens: training pads to the longest example "
                                                        "up to this; a longer one loses passages, then is reported and skipped")
     validation_fraction: float = Field(0.1, ge=0, lt=1, description="held out for validation loss and early stopping")
@@ -54,7 +54,9 @@ class Recipe(BaseModel):
                                 "persona's system prompt (one whose style rules the answer already follows)")
     retrieval: bool = Field(True, description="train to read: every example carries the passages retrieval finds for "
                                               "its question (documents + training pairs), and serving retrieves by default")
-    top_k: int = Field(3, gt=0, le=20, description="passages per example, at most, at training and at serving")
+    top_k: int = Field(3, gt=0, le=20, description="passages per training example, at most")
+    serve_top_k: int | None = Field(5, gt=0, le=20, description="passages serving and evaluation retrieve "
+                                                                    "(null: top_k); a model trained on a few may read more")
     passage_chars: int = Field(1200, gt=0, le=100_000, description="passages after the first only while together "
                                                                    "within this many characters, at training and at serving")
     unanswerable_fraction: float = Field(0.03, ge=0, lt=1, description="share of examples whose supporting passages are "

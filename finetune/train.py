@@ -91,7 +91,7 @@ def prepare(request: TrainRequest, loaded, data) -> Prepared:
     """Split, ground (RAFT) and tokenize the data (from `read_training_data`); add the general replay."""
     recipe = request.recipe
     catalog = load_catalog()
-    prompt_format = PromptFormat(few_shot=False, retrieval=recipe.retrieval, top_k=recipe.top_k,
+    prompt_format = PromptFormat(few_shot=False, retrieval=recipe.retrieval, top_k=recipe.serve_top_k or recipe.top_k,
                                  passage_chars=recipe.passage_chars)
     train_set, validation_set = split(data.examples, recipe.validation_fraction, recipe.seed)
     passages = domain_passages(data.examples, request.knowledge, request.data[0]) if recipe.retrieval else []
@@ -163,11 +163,11 @@ def train(request: TrainRequest) -> Path:
 FORWARD_TOKENS_PER_SECOND = 400.0
 """SmolLM2-135M on this project's 2-core machine: training costs one forward pass over every layer plus
 a backward pass (about twice a forward) over the layers with LoRA, so tokens/s = this / (1 + 2 x share of
-layers trained). Calibrated on `tandem train` runs (README.md, "Measured"); scaled by parameter count
+layers trained). Calibrated on `tandem train` runs (benchmarks/README.md, "Training speed and memory"); scaled by parameter count
 for other models. An estimate: the progress bar shows the real ETA."""
 MEMORY_BASE_MB = 1500
 MEMORY_PER_TOKEN_LAYER_MB = 0.065
-"""Peak resident memory ≈ base + this × tokens in one forward pass × layers trained (measured, README.md)."""
+"""Peak resident memory ≈ base + this × tokens in one forward pass × layers trained (benchmarks/README.md, "Training speed and memory")."""
 
 
 def print_plan(rows: list[Row], recipe: Recipe, max_length: int, model) -> None:
@@ -315,8 +315,8 @@ def make_trainer(model, tokenizer, recipe: Recipe, out: Path, max_length: int, t
         # and recomputing activations cost a third of the training speed here.
         gradient_checkpointing=False,
         # Batches padded to a multiple of 64 tokens, so the CPU kernels see a few dozen shapes, not hundreds: each
-        # new shape leaves its own buffers behind. Measured on 200 rows of a FAQ CSV (14 steps): peak memory 4.3 GB
-        # -> 3.6 GB, no slower (README.md, "Measured").
+        # new shape leaves its own buffers behind, and peak memory grew with every step (benchmarks/README.md,
+        # "Training speed and memory").
         pad_to_multiple_of=64,
     )
     layers = model.config.get_text_config().num_hidden_layers

@@ -23,8 +23,8 @@ from finetune.train import TrainRequest, last_complete_checkpoint, micro_batches
 from tests.conftest import tiny_recipe, write_qa
 
 TANDEM = str(Path(sys.executable).parent / "tandem")
-TUNED_FORMAT = PromptFormat(few_shot=False, retrieval=True, top_k=3)
-"""What training records for the default recipe."""
+TUNED_FORMAT = PromptFormat(few_shot=False, retrieval=True, top_k=5)
+"""What training records for the default recipe: trained on 3 passages an example, it reads 5 at serving."""
 
 
 def tiny_cli_args(model_dir: Path, data: Path, out: Path, *extra: str) -> list[str]:
@@ -92,7 +92,7 @@ def test_the_card_says_how_to_ask_the_adapter_and_it_carries_its_knowledge(train
     chat_model = LocalChatModel(loaded=load_model(request.recipe.base_model, out))
     assert chat_model.prompt_format == TUNED_FORMAT
     retriever = default_retriever(chat_model)
-    assert isinstance(retriever, HybridRetriever) and retriever.k == 3
+    assert isinstance(retriever, HybridRetriever) and retriever.k == 5
     assert retriever.passages == read_passages(out / "knowledge.jsonl")
     found = [d.page_content for d in retriever.invoke("What is fact number 17?")]
     assert "Q: What is fact number 17?\nA: Fact 17 is 119 days." in found
