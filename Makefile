@@ -17,8 +17,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 chat: model
 	@$(BIN)/tandem serve
 
+# One test process per core (pytest-xdist); a file's tests stay in one process, in order, so tests that share a
+# port or a fixture's server never meet.
 test: model browser postgresql
-	@$(BIN)/python -m pytest -q
+	@$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # The browser test drives Debian's Chromium through Playwright's Python package (a test dependency);
 # Playwright's own browser download is never used.

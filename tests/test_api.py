@@ -138,14 +138,12 @@ def test_a_full_house_answers_429_at_once_instead_of_queueing():
             thread.start()
         while context.in_house < 2:
             time.sleep(0.01)
-        started = time.monotonic()
-        refused = post(f"{url}/chat/completions", request)
-        waited = time.monotonic() - started
+        refused = post(f"{url}/chat/completions", request)  # queued, it would wait for `release`, then answer 200
         model.release.set()
         for thread in held:
             thread.join()
         after = post(f"{url}/chat/completions", request)
-    assert refused[0] == 429 and refused[1]["error"]["type"] == "rate_limit_error" and waited < 5
+    assert refused[0] == 429 and refused[1]["error"]["type"] == "rate_limit_error"
     assert after[0] == 200 and context.in_house == 0
 
 

@@ -105,8 +105,10 @@ def test_the_adapter_loads_through_the_one_loader_and_answers(trained):
 
     out, request = trained
     loaded = load_model(request.recipe.base_model, out)
-    answer = build_chain(LocalChatModel(loaded=loaded, seed=0, max_new_tokens=8)).invoke({"question": "fact 3?"})
-    assert isinstance(answer, str)
+    assert loaded.adapter == out and any("lora_A" in name for name, _ in loaded.model.named_parameters())
+    chain = build_chain(LocalChatModel(loaded=loaded, seed=0, max_new_tokens=8), as_message=True)
+    answer = chain.invoke({"question": "fact 3?"})
+    assert answer.usage_metadata["output_tokens"] > 0
 
 
 def test_loss_is_on_the_answer_tokens_only(tiny_chat_model):
