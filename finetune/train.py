@@ -132,8 +132,7 @@ def train(request: TrainRequest) -> Path:
     started = time.monotonic()
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     elapsed = time.monotonic() - started
-    # The loss of the weights being saved: the last step's, or the best one's under early stopping.
-    loss_after = trainer.evaluate()["eval_loss"] if prepared.validation_rows else None
+    loss_after = _final_validation_loss(trainer) if prepared.validation_rows else None
     if not trainer.is_world_process_zero():
         return request.out
     tokens = sum(len(r.input_ids) for r in prepared.train_rows)
@@ -266,6 +265,15 @@ def use_bf16(setting: str) -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _final_validation_loss(trainer) -> float:
+    """The validation loss of the weights being saved: the last step's, or the best one's under early stopping.
+    The trainer has usually just measured the last step's (a validation pass costs about a tenth of an epoch)."""
+    last = next((entry for entry in reversed(trainer.state.log_history) if "eval_loss" in entry), None)
+    if trainer.args.load_best_model_at_end or last is None or last["step"] != trainer.state.global_step:
+        return trainer.evaluate()["eval_loss"]
+    return last["eval_loss"]
 
 
 def make_trainer(model, tokenizer, recipe: Recipe, out: Path, max_length: int, train_rows: list[dict],

@@ -68,6 +68,9 @@ def test_metadata_matches_the_recipe_and_the_data(trained):
     assert metrics["train_examples"] + metrics["validation_examples"] == 36 + metrics["general_replay_examples"]
     assert metrics["general_replay_examples"] <= request.recipe.general_replay
     assert metrics["validation_loss_before"] > metrics["validation_loss_after"]
+    last_validation = [entry for entry in metrics["history"] if "eval_loss" in entry][-1]
+    assert last_validation["step"] == metrics["steps"], "the trainer measures the last step"
+    assert metrics["validation_loss_after"] == last_validation["eval_loss"], "and that is the saved weights' loss"
     assert metrics["train_tokens_per_second"] > 0 and metrics["peak_memory_mb"] > 0
 
 
