@@ -38,6 +38,7 @@ from datetime import datetime, timezone
 from bot.chain import MAX_MESSAGE_CHARS, build_chain
 from bot.errors import TandemError
 from bot.personas import Catalog
+from bot.remote import BASE_NAME, TUNED_NAME
 from bot.userinput import valid_unicode
 from bot.versions import keep_version
 
@@ -48,8 +49,9 @@ CAPACITY = 16
 """Requests answered or waiting at once; more get 429. The chat model batches up to 8 concurrent answers."""
 MODEL_PREFIX = "tandem"
 BASE_SUFFIX = "+base"
-RAW_NAMES = (f"{MODEL_PREFIX}/raw", f"{MODEL_PREFIX}/raw{BASE_SUFFIX}")
-"""The model itself, adapter on and off: the messages as sent, through its chat template alone."""
+RAW_NAMES = (TUNED_NAME, BASE_NAME)
+"""The model itself, adapter on and off: the messages as sent, through its chat template alone (the names Tandem's
+own client, bot.remote, asks a server for)."""
 
 
 class ApiError(Exception):
