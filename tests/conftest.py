@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -37,6 +38,13 @@ CHATML_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
     "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
+
+
+def pytest_collection_modifyitems(config, items):
+    """The files with the most real-model tests first, each file's tests in their own order: they take longest, and with
+    one test process per core (`make test`) the suite then ends soon after its longest file, not after it starts."""
+    real_tests = Counter(item.path for item in items if item.get_closest_marker("real_model"))
+    items.sort(key=lambda item: -real_tests[item.path])
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ import pytest
 
 from bot.adapters import CARD_FILE, AdapterCard, adapter_format, read_card
 from bot.errors import ModelNotFoundError
+from bot.model_store import DEFAULT_MODEL
 from bot.models import adapter_base_model
 from bot.paths import shipped_adapter_dir
 from bot.prompts import PromptFormat
@@ -69,4 +70,4 @@ def test_a_card_written_before_prompt_formats_is_read_with_the_defaults_it_was_s
 
 def test_the_shipped_adapters_card_reads():
     card = read_card(shipped_adapter_dir())
-    assert card is not None and card.base_model == "smollm2-135m-instruct"
+    assert card is not None and card.base_model == DEFAULT_MODEL

@@ -179,7 +179,11 @@ test_shipped_adapter, test_prompt_extraction, test_backends and the Python examp
 
 
 @pytest.mark.real_model
-def test_every_tandem_command_in_the_readme_works_in_order(tmp_path):
+def test_every_tandem_command_in_the_readme_works_in_order(tmp_path, monkeypatch):
+    from bot.model_store import pull_model
+
+    monkeypatch.setenv("TANDEM_HOME", str(REAL_HOME))
+    pull_model(SMALL_MODEL, quiet=True)  # `make test` pulled the default; the README's first command comes before its pull
     work, home = tmp_path / "work", tmp_path / "home"
     work.mkdir()
     write_user_files(work)
