@@ -137,13 +137,13 @@ class _Guarded(Runnable):
         self.model, self.secret, self.public = model, secret, public
 
     def invoke(self, messages, config: RunnableConfig | None = None, **kwargs) -> BaseMessage:
-        message = self.model.invoke(messages, config, **kwargs)
-        guard = LeakGuard(self.secret, self.public)
-        text = guard.feed(message.content)
-        return message.model_copy(update={"content": text + guard.finish()})
+        return self._withheld(self.model.invoke(messages, config, **kwargs))
 
     async def ainvoke(self, messages, config: RunnableConfig | None = None, **kwargs) -> BaseMessage:
-        message = await self.model.ainvoke(messages, config, **kwargs)
+        return self._withheld(await self.model.ainvoke(messages, config, **kwargs))
+
+    def _withheld(self, message: BaseMessage) -> BaseMessage:
+        """A whole answer with any run of the system prompt withheld."""
         guard = LeakGuard(self.secret, self.public)
         text = guard.feed(message.content)
         return message.model_copy(update={"content": text + guard.finish()})
