@@ -74,8 +74,8 @@ def measure_model(args, catalog, questions: list[str], model: str, adapter: str 
         row = table[backend] = {"load (s)": f"{time.perf_counter() - started:.1f}"}
         say(f"{backend}: decode")
         row["decode tokens/s"] = f"{statistics.median(decode_rate(chat_model, catalog) for _ in range(args.runs)):.1f}"
-        messages = long_prompt(catalog, chat_model.loaded.tokenizer)
-        row["prompt tokens"] = str(len(encode_prompt(chat_model.loaded.tokenizer, messages)))
+        messages = long_prompt(catalog, chat_model.tokenizer)
+        row["prompt tokens"] = str(len(encode_prompt(chat_model.tokenizer, messages)))
         say(f"{backend}: first token")
         row["first token (s)"] = f"{statistics.median(first_token(chat_model, messages) for _ in range(args.runs)):.2f}"
         chat_model.merge_adapter()  # as tandem eval does, once the base model's turns are over
@@ -116,7 +116,7 @@ def decode_rate(chat_model, catalog) -> float:
     for chunk in chat_model.stream(messages):
         first = first or time.perf_counter()
         text += chunk.content
-    tokens = len(chat_model.loaded.tokenizer(text, add_special_tokens=False)["input_ids"])
+    tokens = len(chat_model.tokenizer(text, add_special_tokens=False)["input_ids"])
     return (tokens - 1) / max(time.perf_counter() - (first or started), 1e-9)
 
 

@@ -33,14 +33,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
-from bot.chain import MAX_MESSAGE_CHARS, build_chain
+from bot.answering import Answerer, Turn
+from bot.chain import check_question
 from bot.errors import TandemError
 from bot.personas import Catalog
 from bot.remote import BASE_NAME, TUNED_NAME
 from bot.userinput import valid_unicode
-from bot.versions import keep_version
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_TOKENS = 512
@@ -68,36 +67,42 @@ class ApiError(Exception):
 
 @dataclass
 class ApiContext:
-    """What every request handler needs: the chain, the personas, the log and the limits."""
+    """What every request handler needs: the answerer (model, personas, knowledge, log) and the limits."""
 
-    chain: object
-    """build_chain(..., as_message=True): answers carry token counts."""
-    chat_model: object
-    """The chain's chat model, which answers the `tandem/raw` names directly."""
-    catalog: Catalog
-    base_model: str
-    adapter: str | None
-    store: object | None = None
-    retrieval: bool = False
-    """Whether the tuned model's answers are grounded in passages unless a request says otherwise."""
+    answerer: Answerer
+    """Answers the persona names and logs them (`bot.answering`); its chat model answers the `tandem/raw` names."""
     api_keys: frozenset[str] = frozenset()
     capacity: int = CAPACITY
     max_tokens: int = MAX_TOKENS
-    max_chars: int = MAX_MESSAGE_CHARS
     in_house: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.answerer.catalog
+
+    @property
+    def max_chars(self) -> int:
+        return self.answerer.max_chars
+
+    @property
+    def chat_model(self):
+        return self.answerer.chat_model
+
+    @property
+    def has_adapter(self) -> bool:
+        return getattr(self.chat_model, "adapter", None) is not None
 
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """One /v1/chat/completions request, checked and turned into chain inputs."""
+    """One /v1/chat/completions request, checked: a turn to answer, or for a `tandem/raw` name the messages, whether
+    the adapter is on, and the sampling settings."""
 
     model: str
-    inputs: dict
-    """Chain inputs; for a `tandem/raw` name, the messages, whether the adapter is on, and the sampling settings."""
     stream: bool
-    client: str
-    raw: bool = False
+    turn: Turn | None = None
+    raw: dict | None = None
 
 
 def model_names(catalog: Catalog, has_adapter: bool) -> list[str]:
@@ -122,9 +127,9 @@ def parse_request(body: dict, context: ApiContext) -> ChatRequest:
         raise ApiError(400, "\"model\" is required: for example \"tandem/support\" (GET /v1/models lists them)",
                        param="model")
     client = body.get("user") if isinstance(body.get("user"), str) and body.get("user") else "anonymous"
+    stream = body.get("stream") is True
     if model in RAW_NAMES:
-        return ChatRequest(model=model, inputs=_raw_inputs(body, model, context), stream=body.get("stream") is True,
-                           client=client[:100], raw=True)
+        return ChatRequest(model=model, stream=stream, raw=_raw_inputs(body, model, context))
     persona_id, use_adapter = _model_choice(model, context)
     persona_id = body.get("persona", persona_id)
     if persona_id not in context.catalog.personas:
@@ -137,15 +142,12 @@ def parse_request(body: dict, context: ApiContext) -> ChatRequest:
     retrieval = body.get("retrieval")
     if retrieval is not None and not isinstance(retrieval, bool):
         raise ApiError(400, "\"retrieval\" must be true or false", param="retrieval")
-    history, question = _conversation(body.get("messages"), context.max_chars)
-    inputs = {"question": question, "persona": persona_id, "instruction": instruction, "history": history,
-              "adapter": use_adapter, "max_new_tokens": _max_tokens(body, context.max_tokens)}
-    if retrieval is not None:
-        inputs["retrieval"] = retrieval
-    temperature = _number(body, "temperature", 0, 2)
-    if temperature is not None:
-        inputs["temperature"] = temperature
-    return ChatRequest(model=model, inputs=inputs, stream=body.get("stream") is True, client=client[:100])
+    history, question = _conversation(body.get("messages"))
+    _check_question(question, context)
+    turn = Turn(question, f"api:{client[:100]}", persona_id, instruction, history=history, retrieval=retrieval,
+                adapter=use_adapter, max_new_tokens=_max_tokens(body, context.max_tokens),
+                temperature=_number(body, "temperature", 0, 2))
+    return ChatRequest(model=model, stream=stream, turn=turn)
 
 
 def _raw_inputs(body: dict, model: str, context: ApiContext) -> dict:
@@ -154,7 +156,8 @@ def _raw_inputs(body: dict, model: str, context: ApiContext) -> dict:
         if name in body:
             raise ApiError(400, f"{model} takes the messages as they are; \"{name}\" belongs with names such as "
                                 "\"tandem/support\"", param=name)
-    history, question = _conversation(body.get("messages"), context.max_chars)
+    history, question = _conversation(body.get("messages"))
+    _check_question(question, context)
     return {"messages": [*history, {"role": "user", "content": question}], "adapter": not model.endswith(BASE_SUFFIX),
             "max_new_tokens": _max_tokens(body, context.max_tokens), "temperature": _number(body, "temperature", 0, 2),
             "top_p": _number(body, "top_p", 0, 1), "repetition_penalty": _number(body, "repetition_penalty", 0, 2)}
@@ -179,13 +182,13 @@ def _model_choice(model: str, context: ApiContext) -> tuple[str, bool]:
     if prefix != MODEL_PREFIX or not persona_id:
         raise ApiError(404, f"no model {model!r}: names look like \"tandem/support\" or \"tandem/support+base\" "
                             "(GET /v1/models lists them)", param="model", code="model_not_found")
-    if not use_adapter and context.adapter is None:
+    if not use_adapter and not context.has_adapter:
         raise ApiError(404, f"no model {model!r}: this server runs the base model only", param="model",
                        code="model_not_found")
     return persona_id, use_adapter
 
 
-def _conversation(messages, max_chars: int) -> tuple[list[dict], str]:
+def _conversation(messages) -> tuple[list[dict], str]:
     """(history, question): the messages before the last, and the last one, which must be the user's."""
     if not isinstance(messages, list) or not messages:
         raise ApiError(400, "\"messages\" must be a non-empty list", param="messages")
@@ -201,13 +204,15 @@ def _conversation(messages, max_chars: int) -> tuple[list[dict], str]:
         turns.append({"role": role, "content": text})
     if turns[-1]["role"] != "user":
         raise ApiError(400, "the last message must be the user's question", param="messages")
-    question = turns[-1]["content"]
-    if not question.strip():
-        raise ApiError(400, "the question is empty", param="messages")
-    if len(question) > max_chars:
-        raise ApiError(400, f"the question has {len(question):,} characters; the limit is {max_chars:,}",
-                       param="messages", code="context_length_exceeded")
-    return turns[:-1], question
+    return turns[:-1], turns[-1]["content"]
+
+
+def _check_question(question: str, context: ApiContext) -> None:
+    """The chain's own check of the question (empty, too long), answered as a 400 before anything streams."""
+    try:
+        check_question(question, context.max_chars)
+    except TandemError as error:
+        raise ApiError(400, str(error), param="messages") from None
 
 
 def _text(content) -> str | None:
@@ -253,7 +258,7 @@ def build_api(context: ApiContext):
     def list_models():
         created = int(time.time())
         return {"object": "list", "data": [{"id": name, "object": "model", "created": created, "owned_by": "tandem"}
-                                           for name in model_names(context.catalog, context.adapter is not None)]}
+                                           for name in model_names(context.catalog, context.has_adapter)]}
 
     @api.post("/v1/chat/completions")
     async def chat_completions(request: Request):
@@ -323,36 +328,31 @@ class Place:
 
 
 def _answer(context: ApiContext, chat: ChatRequest) -> dict:
-    started = datetime.now(timezone.utc)
-    message = _invoke(context, chat)
-    _log(context, chat, message.content, started)
-    usage = message.usage_metadata or {}
-    finish = message.response_metadata.get("finish_reason", "stop")
+    try:
+        if chat.raw is not None:
+            message = _raw_model(context, chat.raw).invoke(chat.raw["messages"])
+            answer, usage = message.content, message.usage_metadata or {}
+            finish = message.response_metadata.get("finish_reason", "stop")
+        else:
+            turn = context.answerer.answer(chat.turn)
+            answer, usage, finish = turn.answer, turn.usage, turn.finish_reason
+    except TandemError as error:
+        raise ApiError(400, str(error)) from None
     return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
             "model": chat.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": message.content},
-                         "finish_reason": finish}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish}],
             "usage": {"prompt_tokens": usage.get("input_tokens", 0), "completion_tokens": usage.get("output_tokens", 0),
                       "total_tokens": usage.get("total_tokens", 0)}}
 
 
-def _invoke(context: ApiContext, chat: ChatRequest):
-    runnable, inputs = _answerer(context, chat)
-    try:
-        return runnable.invoke(inputs)
-    except TandemError as error:
-        raise ApiError(400, str(error)) from None
-
-
-def _answerer(context: ApiContext, chat: ChatRequest) -> tuple:
-    """What answers the request, and its input: the chain for a persona's name, the chat model itself for a raw one."""
-    if not chat.raw:
-        return context.chain, chat.inputs
-    settings = {key: value for key, value in chat.inputs.items()
+def _raw_model(context: ApiContext, raw: dict):
+    """The chat model itself, with a raw request's sampling settings: no persona, passages or log (the client
+    rendered the prompt, and logs the turn itself; Tandem's own client does)."""
+    settings = {key: value for key, value in raw.items()
                 if key in ("max_new_tokens", "temperature", "top_p", "repetition_penalty") and value is not None}
-    if not chat.inputs["adapter"] and context.adapter is not None:
+    if not raw["adapter"] and context.has_adapter:
         settings["use_adapter"] = False  # as the chain asks bot.chat_model.LocalChatModel (and bot.remote) for the base
-    return context.chat_model.bind(**settings), chat.inputs["messages"]
+    return context.chat_model.bind(**settings)
 
 
 def _stream_events(context: ApiContext, chat: ChatRequest, place: Place):
@@ -365,34 +365,20 @@ def _stream_events(context: ApiContext, chat: ChatRequest, place: Place):
                  "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
         return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
 
-    started = datetime.now(timezone.utc)
-    parts = []
     try:
         yield event({"role": "assistant", "content": ""})
         try:
-            runnable, inputs = _answerer(context, chat)
-            for piece in runnable.stream(inputs):
-                parts.append(piece.content)
-                if piece.content:
-                    yield event({"content": piece.content})
+            if chat.raw is not None:
+                pieces = (chunk.content for chunk in _raw_model(context, chat.raw).stream(chat.raw["messages"]))
+            else:
+                pieces = context.answerer.stream(chat.turn)  # logged however the stream ends
+            for piece in pieces:
+                if piece:
+                    yield event({"content": piece})
         except TandemError as error:
             yield f"data: {json.dumps(ApiError(400, str(error)).body())}\n\n"
             return
         yield event({}, "stop")
         yield "data: [DONE]\n\n"
-        _log(context, chat, "".join(parts), started)
     finally:
         place.give_back()
-
-
-def _log(context: ApiContext, chat: ChatRequest, answer: str, started: datetime) -> None:
-    if context.store is None or chat.raw:  # a raw request's client rendered the prompt, and logs the turn itself
-        return
-    catalog, inputs = context.catalog, chat.inputs
-    context.store.log_turn(
-        session_id=f"api:{chat.client}", persona_id=inputs["persona"],
-        persona_hash=keep_version(catalog.persona(inputs["persona"])), instruction_id=inputs["instruction"],
-        instruction_hash=catalog.instruction(inputs["instruction"]).content_hash, base_model=context.base_model,
-        adapter=context.adapter if inputs["adapter"] else None,
-        retrieval=inputs.get("retrieval", context.retrieval and inputs["adapter"]),
-        question=inputs["question"], answer=answer, started_at=started, finished_at=datetime.now(timezone.utc))

@@ -7,20 +7,18 @@ import time
 import types
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import gradio as gr
 from langchain_core.language_models import BaseChatModel
 from langchain_core.retrievers import BaseRetriever
-from langchain_core.runnables import Runnable
 
-from bot.chain import MAX_MESSAGE_CHARS, build_chain, check_question, find_passages
+from bot.answering import Answerer, Turn, new_session_id
+from bot.chain import MAX_MESSAGE_CHARS
 from bot.errors import TandemError
 from bot.persona_stats import HEADERS, plot_stats, stats_rows, version_stats
 from bot.personas import Catalog
 from bot.store import ConversationStore
-from bot.versions import keep_version
 
 QUEUE_SIZE = 16
 """Requests waiting beyond this get "queue is full" at once instead of an endless spinner."""
@@ -33,30 +31,37 @@ ALL, UP, DOWN = "all", "thumbs up", "thumbs down"
 class AppContext:
     """What every handler of one app shares; per-browser state lives in the session dict instead."""
 
-    chain: Runnable
-    catalog: Catalog
-    max_chars: int
-    retriever: BaseRetriever | None
-    """None: no knowledge is loaded and the grounding toggles are off."""
-    store: ConversationStore | None
-    """None: nothing is logged and answers cannot be rated."""
-    base_model: str
-    adapter: Path | None
+    answerer: Answerer
+    """Answers every chat and compare request, and logs it (`bot.answering`)."""
     has_adapter: bool
     """Offer base and tuned in the compare view."""
     reports: tuple[Path, ...] = (Path("reports"),)
     """Reports (or folders of them) whose figures the Prompts tab shows per persona version."""
 
+    @property
+    def catalog(self) -> Catalog:
+        return self.answerer.catalog
+
+    @property
+    def max_chars(self) -> int:
+        return self.answerer.max_chars
+
+    @property
+    def retriever(self) -> BaseRetriever | None:
+        """None: no knowledge is loaded and the grounding toggles are off."""
+        return self.answerer.retriever
+
+    @property
+    def store(self) -> ConversationStore | None:
+        """None: nothing is logged and answers cannot be rated."""
+        return self.answerer.store
+
 
 def new_session() -> dict:
     """One browser session's state: what the chat shows, the persona of the last answer, its id in the
-    conversation log, which logged turn each answer is (by message index), and the turn awaiting a correction."""
+    conversation log and in the model's history, which logged turn each answer is (by message index), and the turn
+    awaiting a correction."""
     return {"messages": [], "persona": None, "id": uuid.uuid4().hex, "turns": {}, "pending": None}
-
-
-def model_history(messages: list[dict]) -> list[dict]:
-    """The turns the model should see: user and assistant messages, not the app's own notices."""
-    return [{"role": m["role"], "content": m["content"]} for m in messages if not m.get("metadata")]
 
 
 def notice(title: str, text: str) -> dict:
@@ -73,23 +78,19 @@ def show_passages(passages: list[str]) -> str:
 
 def respond(context: AppContext, message: str, persona_id: str, instruction_id: str, session: dict,
             grounded: bool = False):
-    """Stream one answer; yields (chat, session, textbox, status) after every token."""
+    """Stream one answer; yields (chat, session, textbox, status) after every token. The model's history is the
+    session's, kept by the answerer under the session's id."""
     session = {**session, "messages": list(session["messages"]), "turns": dict(session["turns"])}
     messages = session["messages"]
-    started = datetime.now(timezone.utc)
-    passages = []
+    turn = Turn(message, session["id"], persona_id, instruction_id, retrieval=bool(grounded))
+    stream = context.answerer.stream(turn)
     try:
-        persona = context.catalog.persona(persona_id)
-        if grounded and context.retriever is not None:
-            passages = find_passages(context.retriever, check_question(message, context.max_chars))
-        inputs = {"question": message, "persona": persona_id, "instruction": instruction_id,
-                  "history": model_history(messages), "retrieval": bool(grounded), "passages": passages}
-        stream = context.chain.stream(inputs)
-        first = next(stream, "")  # validation errors surface here, before anything is shown
+        first = next(stream, "")  # refusals surface here, before anything is shown
     except TandemError as error:
         yield messages, session, message, f"⚠️ {error}"
         return
     if session["persona"] not in (None, persona_id):
+        persona = context.catalog.persona(persona_id)
         messages.append(notice("Persona switched", f"Now answering as **{persona.title}** ({persona.audience})."))
     session["persona"] = persona_id
     messages += [{"role": "user", "content": message}, {"role": "assistant", "content": first}]
@@ -101,31 +102,11 @@ def respond(context: AppContext, message: str, persona_id: str, instruction_id: 
     finally:
         stream.close()  # on Stop, Gradio closes this generator: end generation now, not at max tokens
         # A stopped answer is logged as it stood (it cannot be rated: the last yield below never happens).
-        log_turn(context, session, persona_id, instruction_id, grounded, message, messages[-1]["content"], started)
-    if passages:  # under the answer, folded, so a person can check it against its sources
-        messages.append(notice(f"Passages this answer was given ({len(passages)})", show_passages(passages)))
+        if turn.logged_as is not None:
+            session["turns"][str(len(messages) - 1)] = turn.logged_as
+    if turn.passages:  # under the answer, folded, so a person can check it against its sources
+        messages.append(notice(f"Passages this answer was given ({len(turn.passages)})", show_passages(turn.passages)))
     yield messages, session, "", ""  # the session now knows the answer's logged turn, for thumbs
-
-
-def log_turn(context: AppContext, session: dict, persona_id: str, instruction_id: str, grounded: bool,
-             question: str, answer: str, started: datetime) -> None:
-    """Record the answer just given, and remember its turn under its message index for the thumbs."""
-    turn = log_answer(context, session["id"], persona_id, instruction_id, grounded, True, question, answer, started)
-    if turn is not None:
-        session["turns"][str(len(session["messages"]) - 1)] = turn
-
-
-def log_answer(context: AppContext, session_id: str, persona_id: str, instruction_id: str, grounded: bool,
-               use_adapter: bool, question: str, answer: str, started: datetime) -> int | None:
-    """Record one answer in the conversation log (None when the log is off)."""
-    if context.store is None:
-        return None
-    catalog = context.catalog
-    return context.store.log_turn(
-        session_id=session_id, persona_id=persona_id, persona_hash=keep_version(catalog.persona(persona_id)),
-        instruction_id=instruction_id, instruction_hash=catalog.instruction(instruction_id).content_hash,
-        base_model=context.base_model, adapter=context.adapter if use_adapter else None, retrieval=bool(grounded),
-        question=question, answer=answer, started_at=started, finished_at=datetime.now(timezone.utc))
 
 
 def rate(context: AppContext, session: dict, liked: gr.LikeData):
@@ -190,27 +171,23 @@ def compare(context: AppContext, question: str, *slots):
     if not chosen:
         yield *answers, *latencies, "⚠️ Choose at least one combination."
         return
-    session_id = f"compare:{uuid.uuid4().hex}"
+    session_id = new_session_id("compare")
     for i in chosen:
         enabled, model, persona_id, instruction_id, grounded = settings[i]
-        inputs = {"question": question, "persona": persona_id, "instruction": instruction_id,
-                  "retrieval": bool(grounded), "adapter": model != BASE}
-        started, started_at = time.monotonic(), datetime.now(timezone.utc)
-        first, refused = None, False
+        turn = Turn(question, session_id, persona_id, instruction_id, history=[], retrieval=bool(grounded),
+                    adapter=model != BASE)
+        started = time.monotonic()
+        first = None
         try:
-            for token in context.chain.stream(inputs):
+            # An answer cut short is logged as it stood, like a chat answer stopped with Stop.
+            for token in context.answerer.stream(turn):
                 first = first or time.monotonic() - started
                 answers[i] += token
                 latencies[i] = f"first token {first:.1f} s · {time.monotonic() - started:.1f} s so far"
                 yield *answers, *latencies, ""
         except TandemError as error:
-            refused = True
             yield *answers, *latencies, f"⚠️ {error}"
             return
-        finally:  # an answer cut short is logged as it stood, like a chat answer stopped with Stop
-            if not refused:
-                log_answer(context, session_id, persona_id, instruction_id, grounded, inputs["adapter"], question,
-                           answers[i], started_at)
         total = time.monotonic() - started
         latencies[i] = f"first token {first or total:.1f} s · total {total:.1f} s"
         yield *answers, *latencies, ""
@@ -231,11 +208,8 @@ def build_app(chat_model: BaseChatModel, catalog: Catalog, model_description: st
     """The app around one loaded model; `has_adapter` offers base and tuned in the compare view,
     `store` (None: nothing is logged) records every chat turn and its thumbs and corrections, and the Prompts
     tab reads figures from `reports` (default: reports/)."""
-    context = AppContext(
-        chain=build_chain(chat_model, catalog, max_chars, retriever), catalog=catalog, max_chars=max_chars,
-        retriever=retriever, store=store, base_model=getattr(chat_model, "base_model", None) or chat_model.describe(),
-        adapter=getattr(chat_model, "adapter", None), has_adapter=has_adapter,
-        reports=tuple(reports) if reports is not None else (Path("reports"),))
+    context = AppContext(answerer=Answerer(chat_model, catalog, retriever, store, max_chars), has_adapter=has_adapter,
+                         reports=tuple(reports) if reports is not None else (Path("reports"),))
     # Gradio's version check and telemetry would call out to the internet; Tandem runs offline.
     with gr.Blocks(title="Tandem chat", analytics_enabled=False) as app:
         gr.Markdown(f"## Tandem chat\n**Model:** {model_description}")

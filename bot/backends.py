@@ -1,12 +1,9 @@
 """Decode backends: ONNX Runtime GenAI (int8, the default), CTranslate2 (int8) or transformers (the reference and
-the fallback); the two engines' models are converted once into the model store.
+the fallback), and the conversions the two engines answer from, made once into the model store.
 
 `--backend ctranslate2` or `--backend onnxruntime` converts the base model, and the base model with its
 adapter merged, into `$TANDEM_HOME/models/<engine>/` the first time they are asked for, and serves both from
-there: the base model for `"adapter": False` and the Compare tab, the merged one otherwise. `CT2Model` and
-`ORTModel` stand where the transformers model stands in `bot.models.LoadedModel`: each answers the part of
-transformers' `generate()` and of peft's `disable_adapter()` that `bot.chat_model.LocalChatModel` calls, so
-the chat model (streaming, Stop, batching) and everything above it run on any backend unchanged.
+there (`bot.engines`): the base model for `"adapter": False` and the Compare tab, the merged one otherwise.
 
 Why these engines among those that install from a wheel: both convert a transformers Llama model from a
 local directory with no network and need nothing the project lacks. CTranslate2 stores int8 weights and
@@ -26,13 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from abc import ABC, abstractmethod
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, get_args
 
 from bot.errors import TandemError
 from bot.files import write_atomically
+from bot.model_store import models_dir
+from bot.models import load_model
 
 Backend = Literal["transformers", "ctranslate2", "onnxruntime"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
@@ -54,8 +51,6 @@ BUILD_OPTIONS = {"ctranslate2": [], "onnxruntime": ["accuracy_level=4", "block_s
 """Options of the engine's converter beyond the quantization (see `_convert_weights`); part of a conversion's name,
 so changing them converts again."""
 MANIFEST = "tandem-conversion.json"
-SAMPLING_TOP_K = 50
-"""Sampling draws from the 50 likeliest tokens, as transformers' generate() does when a model sets no top_k."""
 
 
 def default_backend() -> str:
@@ -67,8 +62,6 @@ def default_backend() -> str:
 
 
 def engine_store(engine: str) -> Path:
-    from bot.model_store import models_dir
-
     return models_dir() / engine
 
 
@@ -105,8 +98,6 @@ def convert_model(engine: str, name: str, source: str, adapter: Path | None, qua
     temporary directory that the engine's converter reads; the result is renamed into the store whole.
     """
     from tqdm.auto import tqdm
-
-    from bot.models import load_model
 
     quantization = quantization or QUANTIZATION[engine]
     target = converted_dir(engine, name, source, adapter, quantization)
@@ -169,166 +160,3 @@ def _end_ids(generation_config) -> list[int]:
     """The tokens transformers' generate() stops at, so the engines stop at the same ones."""
     eos = generation_config.eos_token_id
     return sorted({eos} if isinstance(eos, int) else set(eos or []))
-
-
-def load_engine_model(engine: str, name: str, source: str, adapter: Path | None,
-                      quantization: str | None = None) -> "ConvertedModel":
-    """The base model and, with an adapter, the merged model on `engine` (converted first when they are not
-    in the store yet)."""
-    base = convert_model(engine, name, source, None, quantization)
-    tuned = convert_model(engine, name, source, adapter, quantization) if adapter is not None else None
-    return {"ctranslate2": CT2Model, "onnxruntime": ORTModel}[engine](base, tuned)
-
-
-class ConvertedModel(ABC):
-    """A base model and its merged model on an engine, behind transformers' `generate()` (the arguments
-    LocalChatModel passes) and peft's `disable_adapter()`. Not re-entrant: LocalChatModel's lock guards every
-    call, as for torch. Subclasses load a directory (`_load`) and generate."""
-
-    def __init__(self, base_dir: Path, tuned_dir: Path | None):
-        import torch
-
-        # As many threads as torch uses, so OMP_NUM_THREADS and torch.set_num_threads govern every backend.
-        self.threads = torch.get_num_threads()
-        self.base = self._load(base_dir)
-        self.tuned = self._load(tuned_dir) if tuned_dir else None
-        # The tokens transformers' generate() stops at; with none, the end token the converter recorded.
-        self.end_ids = json.loads((base_dir / MANIFEST).read_text())["end_ids"]
-        self._adapter_disabled = False
-
-    @abstractmethod
-    def _load(self, directory: Path):
-        """The engine's model in `directory`."""
-
-    @abstractmethod
-    def generate(self, input_ids, attention_mask, tokenizer, max_new_tokens: int, repetition_penalty: float,
-                 pad_token_id: int, do_sample: bool, temperature: float = 1.0, top_p: float = 1.0,
-                 stop_strings: list[str] | None = None, streamer=None, stopping_criteria=()):
-        """Prompt + answer token ids, one row per prompt padded on the right with `pad_token_id`, as
-        transformers returns them; the answer streams into `streamer` token by token when one is given."""
-
-    @contextmanager
-    def disable_adapter(self):
-        """The base model answers until the block ends (peft's name for it)."""
-        self._adapter_disabled = True
-        try:
-            yield
-        finally:
-            self._adapter_disabled = False
-
-    def merge_adapter(self) -> None:
-        """Nothing to do: the adapter was merged into the weights at conversion."""
-
-    def answering(self):
-        """The engine's model that answers now: the base one inside `disable_adapter()`, else the merged one."""
-        return self.base if self._adapter_disabled or self.tuned is None else self.tuned
-
-
-def _prompts(input_ids, attention_mask) -> list[list[int]]:
-    """Each row's prompt without its padding."""
-    return [row[mask.bool()].tolist() for row, mask in zip(input_ids, attention_mask)]
-
-
-def _stops(prompt: list[int], answer: list[int], tokenizer, stop_strings, stopping_criteria) -> bool:
-    """Whether the answer so far ends here: a stopping criterion (Stop) or a stop string says so."""
-    import torch
-
-    if stopping_criteria:
-        row = torch.tensor([prompt + answer])
-        if any(bool(criterion(row, None)) for criterion in stopping_criteria):
-            return True
-    return bool(stop_strings) and any(s in tokenizer.decode(answer) for s in stop_strings)
-
-
-def _with_answers(input_ids, answers: list[list[int]], pad_token_id: int):
-    """Prompt + answer token ids, one row per prompt, the answers padded on the right, as transformers returns them."""
-    import torch
-
-    width = max(len(answer) for answer in answers)
-    padded = [answer + [pad_token_id] * (width - len(answer)) for answer in answers]
-    return torch.cat([input_ids, torch.tensor(padded, dtype=input_ids.dtype).reshape(len(answers), width)], dim=1)
-
-
-class CT2Model(ConvertedModel):
-    """CTranslate2 generators. Sampling draws from CTranslate2's own random generators, one per worker thread
-    and seeded once, so a chat model's `seed` does not make sampled answers repeat here (greedy answers always do).
-
-    A batch reads its prompts in one pass only up to the shortest prompt's length; the rest of each longer
-    prompt goes in a token per step, while the shorter rows already answer, and those tokens count for the
-    repetition penalty. So prompts of very different lengths make a batch slower, and its answers may differ
-    from the same prompts' answers one at a time when the penalty is on.
-    """
-
-    def _load(self, directory: Path):
-        import ctranslate2
-
-        return ctranslate2.Generator(str(directory), device="cpu", intra_threads=self.threads)
-
-    def generate(self, input_ids, attention_mask, tokenizer, max_new_tokens: int, repetition_penalty: float,
-                 pad_token_id: int, do_sample: bool, temperature: float = 1.0, top_p: float = 1.0,
-                 stop_strings: list[str] | None = None, streamer=None, stopping_criteria=()):
-        import torch
-
-        prompts = _prompts(input_ids, attention_mask)
-        answers: list[list[int]] = [[] for _ in prompts]
-        if streamer is not None:
-            streamer.put(torch.tensor(prompts[0]))  # as generate() does: the streamer skips the prompt
-
-        def on_token(step) -> bool:
-            """Called by CTranslate2 after each token; True stops that row."""
-            answers[step.batch_id].append(step.token_id)
-            if streamer is not None:
-                streamer.put(torch.tensor([step.token_id]))
-            return _stops(prompts[step.batch_id], answers[step.batch_id], tokenizer, stop_strings, stopping_criteria)
-
-        self.answering().generate_batch(
-            [tokenizer.convert_ids_to_tokens(prompt) for prompt in prompts], max_length=max_new_tokens,
-            include_prompt_in_result=False, end_token=self.end_ids or None, repetition_penalty=repetition_penalty,
-            sampling_topk=SAMPLING_TOP_K if do_sample else 1, sampling_topp=top_p if do_sample else 1.0,
-            sampling_temperature=temperature if do_sample else 1.0, callback=on_token)
-        return _with_answers(input_ids, answers, pad_token_id)
-
-
-class ORTModel(ConvertedModel):
-    """ONNX Runtime GenAI models. The prompts of a batch are answered one after another: one stream already
-    decodes several times faster than torch's batches (benchmarks/README.md, "Decode backends"), and each answer is
-    then what it would be alone."""
-
-    def _load(self, directory: Path):
-        import onnxruntime_genai as og
-
-        config = og.Config(str(directory))
-        config.overlay(json.dumps({"model": {"decoder": {"session_options": {"intra_op_num_threads": self.threads}}}}))
-        return og.Model(config)
-
-    def generate(self, input_ids, attention_mask, tokenizer, max_new_tokens: int, repetition_penalty: float,
-                 pad_token_id: int, do_sample: bool, temperature: float = 1.0, top_p: float = 1.0,
-                 stop_strings: list[str] | None = None, streamer=None, stopping_criteria=()):
-        import onnxruntime_genai as og
-        import torch
-
-        prompts = _prompts(input_ids, attention_mask)
-        if streamer is not None:
-            streamer.put(torch.tensor(prompts[0]))  # as generate() does: the streamer skips the prompt
-        model, answers = self.answering(), []
-        for prompt in prompts:
-            params = og.GeneratorParams(model)
-            options = {"max_length": len(prompt) + max_new_tokens, "do_sample": do_sample,
-                       "repetition_penalty": repetition_penalty}
-            if do_sample:
-                # The seed comes from torch's generator, so a chat model's `seed` makes sampled answers repeat here too.
-                options.update(temperature=temperature, top_p=top_p, top_k=SAMPLING_TOP_K,
-                               random_seed=int(torch.randint(0, 2**31 - 1, ())))
-            params.set_search_options(**options)
-            generator = og.Generator(model, params)
-            generator.append_tokens(prompt)
-            answer: list[int] = []
-            while len(answer) < max_new_tokens and not generator.is_done():
-                generator.generate_next_token()
-                answer.append(int(generator.get_next_tokens()[0]))
-                if streamer is not None:
-                    streamer.put(torch.tensor(answer[-1:]))
-                if answer[-1] in self.end_ids or _stops(prompt, answer, tokenizer, stop_strings, stopping_criteria):
-                    break
-            answers.append(answer)
-        return _with_answers(input_ids, answers, pad_token_id)

@@ -1,4 +1,4 @@
-"""A LangChain chat model over a local transformers model: token streaming, cancellation, batched calls.
+"""A LangChain chat model over a local engine (`bot.engines`): token streaming, cancellation, batched calls.
 
 Why not langchain-huggingface's ChatHuggingFace + HuggingFacePipeline: its streaming thread runs
 `generate` to the end even after the consumer stops reading, so a Stop button would leave both
@@ -6,21 +6,20 @@ CPU cores busy until `max_new_tokens`; it has no guard for a model shared betwee
 renders the chat template itself, where Tandem's rule is one renderer (`bot.prompts`) for serving,
 training and evaluation.
 
-Two ways through, one model and one lock:
+The chat model renders the prompt, asks the engine for token ids and assembles the text once
+(`bot.answer_text`), with one stop policy for every engine. Two ways through, one engine and one lock:
 
 - `stream` (the chat, `tandem ask`): one answer, token by token, stopped when the reader stops.
-- `invoke` / `batch` (evaluation, embedding apps): calls that arrive together, such as the items of
-  a `chain.batch`, are generated as one left-padded batch: on a CPU, 16 answers at once cost little
-  more per step than one (`benchmarks/batch_generation.py`).
-
-Both call the model's `generate()` the way transformers defines it; on `--backend ctranslate2` or `onnxruntime`
-the model is a `bot.backends.ConvertedModel` that answers the same call, so nothing here depends on the backend.
+- `invoke` / `batch` (evaluation, embedding apps): on an engine that batches (transformers, CTranslate2), calls
+  that arrive together, such as the items of a `chain.batch`, are generated as one batch: on a CPU, 16 answers
+  at once cost little more per step than one (`benchmarks/batch_generation.py`). On ONNX Runtime, which answers
+  one prompt at a time, each call is the stream, gathered.
 """
 
-import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,22 +31,24 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from bot.adapters import adapter_format
+from bot.answer_text import AnswerText
 from bot.backends import default_backend
+from bot.engines import DEFAULT_SAMPLING, Engine, Sampling, load_engine
 from bot.errors import TandemError
-from bot.models import LoadedModel, default_model, load_model
-from bot.prompts import PromptFormat, apply_template
+from bot.models import default_model
+from bot.prompts import PromptFormat, encode_prompt
+from bot.remote import is_remote, remote_chat_model
 
 ROLES = {"system": "system", "human": "user", "ai": "assistant"}
-REMOTE_PREFIX = "openai:"
-"""`--model openai:URL`: a model on an OpenAI-compatible server (`bot.remote`), not on this machine."""
 
 
 @dataclass
 class _Call:
     """One non-streaming call waiting for its batch."""
 
-    prompt: str
-    settings: dict
+    prompt: list[int]
+    sampling: Sampling
+    stop: list[str] | None
     use_adapter: bool
     done: threading.Event = field(default_factory=threading.Event)
     message: AIMessage | None = None
@@ -56,11 +57,11 @@ class _Call:
     @property
     def key(self) -> tuple:
         """Calls are batched together only when they generate the same way."""
-        return self.use_adapter, tuple(sorted((k, str(v)) for k, v in self.settings.items()))
+        return self.use_adapter, self.sampling
 
 
 class LocalChatModel(BaseChatModel):
-    """Generates with a loaded transformers model; every request may override the sampling settings.
+    """Generates on a local engine; every request may override the sampling settings.
 
     A request may also pass `use_adapter=False` to answer with the base model alone (the compare view
     sets base and tuned side by side from one copy of the weights).
@@ -68,12 +69,12 @@ class LocalChatModel(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    loaded: LoadedModel
-    temperature: float = 0.3
+    engine: Engine
+    temperature: float = DEFAULT_SAMPLING.temperature
     """0 means greedy decoding."""
-    max_new_tokens: int = 256
-    top_p: float = 0.9
-    repetition_penalty: float = 1.1
+    max_new_tokens: int = DEFAULT_SAMPLING.max_new_tokens
+    top_p: float = DEFAULT_SAMPLING.top_p
+    repetition_penalty: float = DEFAULT_SAMPLING.repetition_penalty
     """Small models loop without it."""
     seed: int | None = None
     """Set for reproducible sampling (tests, evaluation)."""
@@ -84,12 +85,11 @@ class LocalChatModel(BaseChatModel):
     max_batch: int = 16
     """Most calls generated together (16: 1.2-1.35x the tokens/s of 8, measured)."""
     batch_window: float = 0.02
-    """Seconds a call waits for others to join its batch."""
+    """Seconds a call waits for others to join its batch, on an engine that batches."""
     lock: Any = Field(default_factory=threading.Lock, exclude=True)
     """One generation at a time: two at once on 2 cores would only halve each one's speed."""
     _waiting: list = PrivateAttr(default_factory=list)
     _waiting_lock: Any = PrivateAttr(default_factory=threading.Lock)
-    _merged: bool = PrivateAttr(default=False)
     _format: PromptFormat | None = PrivateAttr(default=None)
 
     @property
@@ -97,40 +97,76 @@ class LocalChatModel(BaseChatModel):
         return "tandem-local"
 
     def describe(self) -> str:
-        return self.loaded.describe()
+        return self.engine.describe()
+
+    @property
+    def tokenizer(self):
+        return self.engine.tokenizer
 
     @property
     def adapter(self) -> Path | None:
         """The LoRA adapter this model answers with (None: the base model alone)."""
-        return self.loaded.adapter
+        return self.engine.adapter
+
+    @property
+    def backend(self) -> str:
+        return self.engine.backend
 
     @property
     def base_model(self) -> str:
         """What the conversation log records as the base model: the name it was loaded by."""
-        return self.loaded.name
+        return self.engine.name
 
     @property
     def prompt_format(self) -> PromptFormat:
         """How this model's adapter was trained to be asked (the base model's defaults without one); the
         card is read once, not on every request."""
         if self._format is None:
-            self._format = adapter_format(self.loaded.adapter)
+            self._format = adapter_format(self.engine.adapter)
         return self._format
 
     def merge_adapter(self) -> None:
         """Fold the adapter into the base weights: the same answers, about a third faster (evaluation);
         `use_adapter=False` is refused afterwards."""
-        if self.loaded.adapter is not None and not self._merged:
-            with self.lock:
-                self.loaded.model.merge_adapter()
-                self._merged = True
+        with self.lock:
+            self.engine.merge_adapter()
+
+    # -- stream -----------------------------------------------------------------------------------
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        use_adapter = kwargs.pop("use_adapter", True)
+        prompt, sampling = self._prompt(messages), self._sampling(**kwargs)
+        text = AnswerText(self.tokenizer, stop)
+        # Closing the stream (Stop button, a closed generator) closes the engine's, which stops generating.
+        with self.lock, closing(self.engine.stream(prompt, sampling, use_adapter)) as tokens:
+            for token in tokens:
+                if piece := text.add(token):
+                    yield self._chunk(piece, run_manager)
+                if text.stopped:
+                    break
+        if rest := text.finish():
+            yield self._chunk(rest, run_manager)
+
+    @staticmethod
+    def _chunk(text: str, run_manager: CallbackManagerForLLMRun | None) -> ChatGenerationChunk:
+        chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+        if run_manager:
+            run_manager.on_llm_new_token(text, chunk=chunk)
+        return chunk
 
     # -- invoke / batch ---------------------------------------------------------------------------
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         use_adapter = kwargs.pop("use_adapter", True)
-        call = _Call(self._prompt(messages), self._generation_settings(stop, **kwargs), use_adapter)
+        call = _Call(self._prompt(messages), self._sampling(**kwargs), stop, use_adapter)
+        if not self.engine.batches:
+            with self.lock, closing(self.engine.stream(call.prompt, call.sampling, use_adapter)) as tokens:
+                started = time.monotonic()
+                call.message = self._message(call, tokens, batch_size=1)
+                call.message.response_metadata["batch_seconds"] = round(time.monotonic() - started, 4)
+            return ChatResult(generations=[ChatGeneration(message=call.message)])
         with self._waiting_lock:
             self._waiting.append(call)
         time.sleep(self.batch_window)  # the other items of a chain.batch arrive within milliseconds
@@ -157,34 +193,13 @@ class LocalChatModel(BaseChatModel):
         return batch
 
     def _generate_batch(self, batch: list[_Call]) -> None:
-        """One left-padded generate() for the whole batch: one forward pass per step for every row."""
-        import torch
-
-        tokenizer, model = self.loaded.tokenizer, self.loaded.model
         try:
-            tokenizer.padding_side = "left"  # every row continues from the right edge
-            if tokenizer.pad_token_id is None:
-                tokenizer.pad_token = tokenizer.eos_token  # padding is masked out, so any token will do
-            inputs = tokenizer([call.prompt for call in batch], return_tensors="pt", padding=True,
-                               add_special_tokens=False)
             started = time.monotonic()
-            with torch.inference_mode(), self._adapter(batch[0].use_adapter):
-                if self.seed is not None:
-                    torch.manual_seed(self.seed)
-                output = model.generate(**inputs, tokenizer=tokenizer, **batch[0].settings)
-            seconds = time.monotonic() - started
-            new = output[:, inputs["input_ids"].shape[1]:].tolist()
-            stops = _stop_ids(tokenizer, model)
-            for call, row, mask in zip(batch, new, inputs["attention_mask"].tolist()):
-                end = next((i for i, token in enumerate(row) if token in stops), None)
-                tokens = row if end is None else row[:end]
-                text = tokenizer.decode(tokens, skip_special_tokens=True).strip()
-                call.message = AIMessage(
-                    content=text,
-                    usage_metadata={"input_tokens": sum(mask), "output_tokens": len(tokens) + (end is not None),
-                                    "total_tokens": sum(mask) + len(tokens) + (end is not None)},
-                    response_metadata={"finish_reason": "length" if end is None else "stop",
-                                       "batch_seconds": round(seconds, 4), "batch_size": len(batch)})
+            answers = self.engine.generate([call.prompt for call in batch], batch[0].sampling, batch[0].use_adapter)
+            seconds = round(time.monotonic() - started, 4)
+            for call, tokens in zip(batch, answers):
+                call.message = self._message(call, tokens, batch_size=len(batch))
+                call.message.response_metadata["batch_seconds"] = seconds
         except BaseException as error:  # raised again in each caller's thread
             for call in batch:
                 call.error = error
@@ -192,104 +207,35 @@ class LocalChatModel(BaseChatModel):
             for call in batch:
                 call.done.set()
 
-    # -- stream -----------------------------------------------------------------------------------
-
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        from transformers import StoppingCriteria, TextIteratorStreamer
-
-        tokenizer, model = self.loaded.tokenizer, self.loaded.model
-        inputs = tokenizer(self._prompt(messages), return_tensors="pt", add_special_tokens=False)
-        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
-        cancelled = threading.Event()
-
-        class StopWhenCancelled(StoppingCriteria):
-            def __call__(self, input_ids, scores, **_) -> bool:
-                return cancelled.is_set()
-
-        use_adapter = kwargs.pop("use_adapter", True)
-        settings = self._generation_settings(stop, **kwargs)
-        failure: list[BaseException] = []
-
-        def generate() -> None:
-            import torch
-
-            try:
-                with self.lock, torch.inference_mode(), self._adapter(use_adapter):
-                    if cancelled.is_set():  # the reader left while we waited for the lock
-                        return
-                    if self.seed is not None:
-                        torch.manual_seed(self.seed)
-                    model.generate(**inputs, streamer=streamer, stopping_criteria=[StopWhenCancelled()],
-                                   tokenizer=tokenizer, **settings)
-            except BaseException as error:  # re-raised in the reader's thread below
-                failure.append(error)
-            finally:
-                streamer.end()
-
-        thread = threading.Thread(target=generate, name="tandem-generate", daemon=True)
-        thread.start()
-        try:
-            for text in streamer:
-                if not text:
-                    continue
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
-                if run_manager:
-                    run_manager.on_llm_new_token(text, chunk=chunk)
-                yield chunk
-        finally:
-            # Reached when generation ends and also when the reader stops early (Stop button,
-            # closed generator): the stopping criterion then ends generate() at the next token.
-            cancelled.set()
-            thread.join()
-        if failure:
-            raise failure[0]
+    def _message(self, call: _Call, tokens: Iterable[int], batch_size: int) -> AIMessage:
+        """The answer to `call` from its token ids, ended by the stop policy (`bot.answer_text`), with its counts."""
+        text, count = AnswerText(self.tokenizer, call.stop), 0
+        for token in tokens:
+            count += 1
+            text.add(token)
+            if text.stopped:
+                break
+        text.finish()
+        finish = "stop" if text.stopped or count < call.sampling.max_new_tokens else "length"
+        output_tokens = count + (finish == "stop" and not text.stopped)  # the end token counts, as in transformers
+        return AIMessage(
+            content=text.text.strip(),
+            usage_metadata={"input_tokens": len(call.prompt), "output_tokens": output_tokens,
+                            "total_tokens": len(call.prompt) + output_tokens},
+            response_metadata={"finish_reason": finish, "batch_size": batch_size})
 
     # -- shared -----------------------------------------------------------------------------------
 
-    def _prompt(self, messages: list[BaseMessage]) -> str:
-        return apply_template(self.loaded.tokenizer, [{"role": ROLES[m.type], "content": m.content} for m in messages])
+    def _prompt(self, messages: list[BaseMessage]) -> list[int]:
+        return encode_prompt(self.tokenizer, [{"role": ROLES[m.type], "content": m.content} for m in messages])
 
-    def _adapter(self, use_adapter: bool):
-        """The base model alone for this request (`use_adapter=False`), when an adapter is attached."""
-        model = self.loaded.model
-        if use_adapter or not hasattr(model, "disable_adapter"):
-            return contextlib.nullcontext()
-        if self._merged:
-            raise RuntimeError("the adapter is merged into the weights; the base model alone is no longer available")
-        return model.disable_adapter()  # peft: the adapter is bypassed until the block ends
-
-    def _generation_settings(self, stop: list[str] | None, **overrides: Any) -> dict:
-        temperature = 0 if self.greedy else overrides.get("temperature", self.temperature)
+    def _sampling(self, **overrides: Any) -> Sampling:
         max_new_tokens = overrides.get("max_new_tokens", self.max_new_tokens)
-        settings = {
-            "max_new_tokens": min(max_new_tokens, self.max_new_tokens_cap or max_new_tokens),
-            "repetition_penalty": overrides.get("repetition_penalty", self.repetition_penalty),
-            "pad_token_id": self.loaded.tokenizer.pad_token_id or self.loaded.tokenizer.eos_token_id,
-        }
-        if temperature > 0:
-            settings.update(do_sample=True, temperature=temperature, top_p=overrides.get("top_p", self.top_p))
-        else:
-            settings.update(do_sample=False)
-        if stop:
-            settings["stop_strings"] = stop
-        return settings
-
-
-def _stop_ids(tokenizer, model) -> set[int]:
-    """Tokens that end an answer: the tokenizer's end and padding, and every end token the model's generation
-    config names (a model's end of turn, such as ChatML's <|im_end|> or Llama 3's <|eot_id|>)."""
-    stops = {tokenizer.eos_token_id, tokenizer.pad_token_id}
-    config = getattr(model, "generation_config", None)
-    eos = getattr(config, "eos_token_id", None)
-    stops.update([eos] if isinstance(eos, int) else eos or [])
-    stops.update(getattr(model, "end_ids", []))  # an engine's model: the end tokens recorded at conversion
-    return {token for token in stops if token is not None}
-
-
-def is_remote(model: str | None) -> bool:
-    """Whether `model` names a model on a server (`openai:URL`) rather than one this machine loads."""
-    return model is not None and model.startswith(REMOTE_PREFIX)
+        temperature = 0 if self.greedy else overrides.get("temperature", self.temperature)
+        return Sampling(max_new_tokens=min(max_new_tokens, self.max_new_tokens_cap or max_new_tokens),
+                        repetition_penalty=overrides.get("repetition_penalty", self.repetition_penalty),
+                        temperature=temperature, top_p=overrides.get("top_p", self.top_p) if temperature > 0 else 1.0,
+                        seed=self.seed)
 
 
 def resolved_backend(model: str, backend: str | None) -> str | None:
@@ -300,14 +246,12 @@ def resolved_backend(model: str, backend: str | None) -> str | None:
 
 def load_chat_model(model: str | None = None, adapter: str | Path | None = None, backend: str | None = None,
                     **settings: Any) -> BaseChatModel:
-    """Load base model + optional adapter on a decode backend (see `bot.models.load_model`; None: the default one,
+    """Load base model + optional adapter on a decode backend (`bot.engines`; None: the default one,
     `bot.backends.default_backend`) as a chat model; `openai:URL` is a model on an OpenAI-compatible server
     instead (`bot.remote`)."""
     if is_remote(model):
-        from bot.remote import remote_chat_model
-
         if backend is not None:
             raise TandemError(f"--backend {backend} runs a model on this machine; {model} runs on its server")
         return remote_chat_model(model, adapter, **settings)
     model = model or default_model()
-    return LocalChatModel(loaded=load_model(model, adapter, resolved_backend(model, backend)), **settings)
+    return LocalChatModel(engine=load_engine(model, adapter, resolved_backend(model, backend)), **settings)

@@ -11,6 +11,7 @@
 import argparse
 import json
 import sys
+from contextlib import closing
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -232,28 +233,6 @@ def _store(args):
     return None if args.no_log else ConversationStore(args.db)
 
 
-def _log_turn(store, session_id: str, catalog, chat_model, inputs: dict, answer: str, started) -> None:
-    """Record one answer of `tandem ask` or `tandem chat`, as the app records a chat turn."""
-    from datetime import datetime, timezone
-
-    from bot.versions import keep_version
-
-    if store is None:
-        return
-    store.log_turn(
-        session_id=session_id, persona_id=inputs["persona"],
-        persona_hash=keep_version(catalog.persona(inputs["persona"])), instruction_id=inputs["instruction"],
-        instruction_hash=catalog.instruction(inputs["instruction"]).content_hash, base_model=chat_model.base_model,
-        adapter=chat_model.adapter, retrieval=inputs["retrieval"], question=inputs["question"], answer=answer,
-        started_at=started, finished_at=datetime.now(timezone.utc))
-
-
-def _session_id(kind: str) -> str:
-    import uuid
-
-    return f"{kind}:{uuid.uuid4().hex}"
-
-
 def _check_choice(catalog, persona: str | None, instruction: str | None) -> tuple[str, str]:
     persona = catalog.persona(persona or catalog.default_persona).id
     instruction = catalog.instruction(instruction or catalog.default_instruction).id
@@ -261,9 +240,8 @@ def _check_choice(catalog, persona: str | None, instruction: str | None) -> tupl
 
 
 def run_ask(args) -> int:
-    from datetime import datetime, timezone
-
-    from bot.chain import build_chain, check_question
+    from bot.answering import Answerer, Turn, new_session_id
+    from bot.chain import check_question
 
     catalog = _catalog(args, strict=False)
     persona, instruction = _check_choice(catalog, args.persona, args.instruction)
@@ -272,22 +250,14 @@ def run_ask(args) -> int:
     _check_knowledge(args)
     store = _store(args)
     chat_model = _chat_model(args)
-    retriever = _retriever(args, chat_model)
-    chain = build_chain(chat_model, catalog, args.max_chars, retriever)
-    # Retrieval is asked for: the chain's default follows the model's prompt format, off for a base model.
-    inputs = {"question": args.question, "persona": persona, "instruction": instruction,
-              "retrieval": retriever is not None}
-    started, answer, session_id = datetime.now(timezone.utc), "", _session_id("ask")
-    try:
-        for token in chain.stream(inputs):
-            answer += token
-            sys.stdout.write(terminal_text(token))
+    answerer = Answerer(chat_model, catalog, _retriever(args, chat_model), store, args.max_chars)
+    # Retrieval is asked for whenever there is knowledge: also for a base model, whose prompt format has it off.
+    turn = Turn(args.question, new_session_id("ask"), persona, instruction, history=[], retrieval=True)
+    with closing(answerer.stream(turn)) as pieces:  # Ctrl-C: the answer is logged as it stood, as Stop in the app
+        for piece in pieces:
+            sys.stdout.write(terminal_text(piece))
             sys.stdout.flush()
-    except KeyboardInterrupt:  # a stopped answer is logged as it stood, as the app logs one stopped with Stop
-        _log_turn(store, session_id, catalog, chat_model, inputs, answer, started)
-        raise
     sys.stdout.write("\n")
-    _log_turn(store, session_id, catalog, chat_model, inputs, answer, started)
     return 0
 
 
@@ -296,19 +266,15 @@ Ctrl-C stops an answer; Ctrl-D or /quit leaves."""
 
 
 def run_chat(args) -> int:
-    from datetime import datetime, timezone
-
-    from bot.chain import build_chain
+    from bot.answering import Answerer, Turn, new_session_id
 
     catalog = _catalog(args, strict=False)
     persona, instruction = _check_choice(catalog, args.persona, args.instruction)
     _check_knowledge(args)
     store = _store(args)
-    session_id = _session_id("chat")
+    session_id = new_session_id("chat")
     chat_model = _chat_model(args)
-    retriever = _retriever(args, chat_model)
-    chain = build_chain(chat_model, catalog, args.max_chars, retriever)
-    history: list[dict] = []
+    answerer = Answerer(chat_model, catalog, _retriever(args, chat_model), store, args.max_chars)
     if hasattr(sys.stdin, "reconfigure"):
         # Bytes that are not UTF-8 become lone surrogates that check_text refuses, instead of an exception
         # out of input() that would end the session.
@@ -337,38 +303,29 @@ def run_chat(args) -> int:
             elif command == "/instructions":
                 print("\n".join(f"{i.id}\t{i.title}" for i in catalog.instructions.values()))
             elif command == "/reset":
-                history.clear()
-                session_id = _session_id("chat")  # a new conversation
+                session_id = new_session_id("chat")  # a new conversation, with no history
                 print("history cleared")
             elif command.startswith("/"):
                 print(f"unknown command {command}; {CHAT_HELP}")
             else:
                 check_text(line, "the message")
-                inputs = {"question": line, "persona": persona, "instruction": instruction, "history": history,
-                          "retrieval": retriever is not None}
-                started = datetime.now(timezone.utc)
-                answer = _stream_answer(chain, inputs)
-                _log_turn(store, session_id, catalog, chat_model, inputs, answer, started)
-                history += [{"role": "user", "content": line}, {"role": "assistant", "content": answer}]
+                # No history given: the answerer keeps the session's, as embedding apps are told to.
+                _print_answer(answerer.stream(Turn(line, session_id, persona, instruction, retrieval=True)))
         except TandemError as error:
             print(f"tandem: {printable(error)}")
 
 
-def _stream_answer(chain, inputs: dict) -> str:
+def _print_answer(pieces) -> None:
     """Print the answer as it streams; Ctrl-C stops it and keeps what was said so far."""
-    answer = ""
-    stream = chain.stream(inputs)
-    try:
-        print("bot> ", end="", flush=True)
-        for token in stream:
-            answer += token
-            print(terminal_text(token), end="", flush=True)
-    except KeyboardInterrupt:
-        print(" [stopped]", end="")
-    finally:
-        stream.close()
-        print()
-    return answer
+    with closing(pieces):
+        try:
+            print("bot> ", end="", flush=True)
+            for piece in pieces:
+                print(terminal_text(piece), end="", flush=True)
+        except KeyboardInterrupt:
+            print(" [stopped]", end="")
+        finally:
+            print()
 
 
 def run_serve(args) -> int:
@@ -398,8 +355,8 @@ def run_serve(args) -> int:
 def run_api(args) -> int:
     import uvicorn
 
+    from bot.answering import Answerer
     from bot.api import CAPACITY, MAX_TOKENS, ApiContext, build_api
-    from bot.chain import build_chain, model_format
 
     keys = set(args.api_key)
     if args.api_keys_file is not None:
@@ -415,14 +372,9 @@ def run_api(args) -> int:
     _check_knowledge(args)
     store = _store(args)
     chat_model = _chat_model(args)
-    retriever = _retriever(args, chat_model)
     context = ApiContext(
-        chain=build_chain(chat_model, catalog, args.max_chars, retriever, as_message=True), chat_model=chat_model,
-        catalog=catalog, base_model=chat_model.base_model,
-        adapter=None if chat_model.adapter is None else str(chat_model.adapter),
-        store=store, retrieval=retriever is not None and model_format(chat_model).retrieval,
-        api_keys=frozenset(keys), capacity=args.capacity or CAPACITY, max_tokens=args.max_tokens or MAX_TOKENS,
-        max_chars=args.max_chars)
+        answerer=Answerer(chat_model, catalog, _retriever(args, chat_model), store, args.max_chars),
+        api_keys=frozenset(keys), capacity=args.capacity or CAPACITY, max_tokens=args.max_tokens or MAX_TOKENS)
     print(f"Tandem API on http://{args.host}:{args.port}/v1 ({printable(chat_model.describe())}); "
           + ("conversation log off" if store is None else f"conversation log: {printable(store.location)}"), flush=True)
     uvicorn.run(build_api(context), host=args.host, port=args.port, log_level="warning")

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.adapters import check_adapter, read_card
-from bot.errors import ModelNotFoundError, TandemError
+from bot.errors import ModelNotFoundError
 from bot.model_store import EMBEDDED_MODELS, default_model, is_pulled, model_dir, models_dir
 from bot.paths import shipped_adapter_dir
 from bot.userinput import read_user_file, valid_unicode
@@ -13,20 +13,14 @@ from bot.userinput import read_user_file, valid_unicode
 
 @dataclass
 class LoadedModel:
-    """A base model, possibly with a LoRA adapter, and its tokenizer, ready to generate."""
+    """A PyTorch base model, possibly with a LoRA adapter attached, and its tokenizer (training, export, and the
+    transformers engine: `bot.engines`)."""
 
     model: object
     tokenizer: object
     name: str
     """What the user asked for: an embedded name, a hub id or a directory."""
     adapter: Path | None
-    backend: str = "transformers"
-    """What generates: transformers (`model` is a torch model), or ctranslate2 or onnxruntime (`model` is a
-    `bot.backends.ConvertedModel`)."""
-
-    def describe(self) -> str:
-        adapter = f"adapter {self.adapter}" if self.adapter else "no adapter"
-        return f"{self.name} + {adapter}" + (f" on {self.backend}" if self.backend != "transformers" else "")
 
 
 def resolve_model(name: str) -> str:
@@ -43,35 +37,36 @@ def resolve_model(name: str) -> str:
     return name
 
 
-def load_model(name: str | None = None, adapter: str | Path | None = None, backend: str = "transformers") -> LoadedModel:
-    """The one loader: safetensors weights only, never remote code, `HF_HUB_OFFLINE` honoured.
-
-    A directory that is not a model or not an adapter is one ModelNotFoundError naming it; the adapter
-    directory is checked before the model is loaded. `backend="ctranslate2"` or `"onnxruntime"` serves the
-    model (and the model with its adapter merged) from their conversions, made once from this loader's model.
-    """
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from bot.backends import BACKENDS, REFERENCE_BACKEND, load_engine_model
-
-    name = name or default_model()
-    if backend not in BACKENDS:
-        raise TandemError(f"unknown backend {backend!r}; backends: {', '.join(BACKENDS)}")
+def checked_source(name: str, adapter: str | Path | None) -> tuple[str, Path | None]:
+    """Where model `name` loads from, and the adapter's path, once both are known to be what they claim: a directory
+    that is not a model or not an adapter, or an adapter trained on another model, is one ModelNotFoundError naming
+    it, before anything loads."""
     adapter_path = None if adapter is None else Path(adapter).expanduser()
     if adapter_path is not None:
         check_adapter(adapter_path)
         _check_adapter_base(adapter_path, name)
     source = resolve_model(name)
-    local = Path(source).is_dir()
-    if local:
+    if Path(source).is_dir():
         _check_model_dir(Path(source))
-    if backend != REFERENCE_BACKEND:
-        model = load_engine_model(backend, name, source, adapter_path)
-        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
-        return LoadedModel(model=model, tokenizer=tokenizer, name=name, adapter=adapter_path, backend=backend)
+    return source, adapter_path
+
+
+def load_tokenizer(source: str):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+
+
+def load_model(name: str | None = None, adapter: str | Path | None = None) -> LoadedModel:
+    """The one loader: safetensors weights only, never remote code, `HF_HUB_OFFLINE` honoured."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    name = name or default_model()
+    source, adapter_path = checked_source(name, adapter)
+    local = Path(source).is_dir()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+        tokenizer = load_tokenizer(source)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, use_safetensors=True,
                                                      trust_remote_code=False)
     except OSError as error:

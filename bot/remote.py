@@ -29,15 +29,20 @@ from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr
 
 from bot.adapters import adapter_format, check_adapter
-from bot.chat_model import REMOTE_PREFIX as PREFIX, LocalChatModel
+from bot.engines import DEFAULT_SAMPLING
 from bot.errors import TandemError
 from bot.prompts import PromptFormat
 
+PREFIX = "openai:"
+"""`--model openai:URL`: a model on an OpenAI-compatible server, not on this machine."""
 TUNED_NAME = "tandem/raw"
 BASE_NAME = "tandem/raw+base"
 API_KEY_VARIABLE = "TANDEM_API_KEY"
-_LOCAL = LocalChatModel.model_fields
-"""The local chat model's generation defaults, which a remote one sends too, so both answer alike."""
+
+
+def is_remote(model: str | None) -> bool:
+    """Whether `model` names a model on a server (`openai:URL`) rather than one this machine loads."""
+    return model is not None and model.startswith(PREFIX)
 
 
 class RemoteModelError(TandemError):
@@ -165,6 +170,6 @@ def remote_chat_model(model: str, adapter: str | Path | None = None, *, seed: in
     return RemoteChatModel(
         base_url=url, api_key=os.environ.get(API_KEY_VARIABLE) or "none", model=settings.pop("model_name", TUNED_NAME),
         adapter=None if adapter is None else Path(adapter), use_responses_api=False, seed=seed, greedy=greedy,
-        max_new_tokens_cap=max_new_tokens_cap, max_tokens=max_new_tokens or _LOCAL["max_new_tokens"].default,
-        temperature=_LOCAL["temperature"].default, top_p=_LOCAL["top_p"].default,
-        extra_body={"repetition_penalty": repetition_penalty or _LOCAL["repetition_penalty"].default}, **settings)
+        max_new_tokens_cap=max_new_tokens_cap, max_tokens=max_new_tokens or DEFAULT_SAMPLING.max_new_tokens,
+        temperature=DEFAULT_SAMPLING.temperature, top_p=DEFAULT_SAMPLING.top_p,
+        extra_body={"repetition_penalty": repetition_penalty or DEFAULT_SAMPLING.repetition_penalty}, **settings)

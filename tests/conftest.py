@@ -329,13 +329,16 @@ def api_server(chat_model, port: int | None = None, **settings):
     """The API over `chat_model` on a free 127.0.0.1 port, in a thread; yields (base URL, context)."""
     import uvicorn
 
+    from bot.answering import Answerer
     from bot.api import ApiContext, build_api
-    from bot.chain import build_chain
     from bot.personas import load_catalog
 
-    catalog = load_catalog()
-    context = ApiContext(chain=build_chain(chat_model, catalog, as_message=True), chat_model=chat_model, catalog=catalog,
-                         base_model="echo", adapter=settings.pop("adapter", "adapters/test"), **settings)
+    adapter = settings.pop("adapter", "adapters/test")
+    if isinstance(chat_model, EchoChatModel):  # the fake stands for a tuned model unless a test says otherwise
+        chat_model.adapter = None if adapter is None else Path(adapter)
+    answerer = Answerer(chat_model, load_catalog(), settings.pop("retriever", None), settings.pop("store", None),
+                        **({"max_chars": settings.pop("max_chars")} if "max_chars" in settings else {}))
+    context = ApiContext(answerer=answerer, **settings)
     if port is None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))

@@ -11,6 +11,7 @@ import pytest
 
 from bot.cli import main
 from bot.personas import load_catalog
+from bot.prompts import PromptFormat
 from bot.store import ConversationStore
 from tests.conftest import EchoChatModel, api_server
 
@@ -150,8 +151,16 @@ def test_a_full_house_answers_429_at_once_instead_of_queueing():
 def test_every_api_turn_goes_into_the_conversation_log(echo_model, tmp_path):
     from openai import OpenAI
 
+    from langchain_core.documents import Document
+    from langchain_core.retrievers import BaseRetriever
+
+    class OnePassage(BaseRetriever):
+        def _get_relevant_documents(self, query, *, run_manager):
+            return [Document("Returns are free within 30 days.")]
+
     store = ConversationStore(tmp_path / "log.sqlite3")
-    with api_server(echo_model, store=store, retrieval=True) as (url, _):
+    echo_model.prompt_format = PromptFormat(retrieval=True)  # a model trained to read passages: retrieval by default
+    with api_server(echo_model, store=store, retriever=OnePassage()) as (url, _):
         client = OpenAI(base_url=url, api_key="unused", max_retries=0)
         client.chat.completions.create(model="tandem/plain", messages=[{"role": "user", "content": "One?"}],
                                        user="shop-frontend")
@@ -187,11 +196,10 @@ def test_a_stream_whose_client_is_gone_before_it_starts_gives_its_place_back(ech
     """The client hangs up before the first byte: the answer never starts, and its place in the house is freed."""
     import anyio
 
+    from bot.answering import Answerer
     from bot.api import ApiContext, build_api
-    from bot.chain import build_chain
 
-    context = ApiContext(chain=build_chain(echo_model, load_catalog(), as_message=True), chat_model=echo_model,
-                         catalog=load_catalog(), base_model="echo", adapter=None, capacity=1)
+    context = ApiContext(answerer=Answerer(echo_model, load_catalog()), capacity=1)
     body = json.dumps({"model": "tandem", "stream": True, "messages": [{"role": "user", "content": "Hi"}]}).encode()
     scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1",
              "method": "POST", "scheme": "http", "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions",

@@ -1,5 +1,5 @@
-"""The CTranslate2 and ONNX Runtime GenAI backends on a tiny model: converted once into the store, the same
-greedy answers as the transformers path (float32, no repetition penalty: the one difference in kind, see
+"""The CTranslate2 and ONNX Runtime GenAI engines on a tiny model: converted once into the store, the same
+greedy answers as the transformers engine (float32, no repetition penalty: the one difference in kind, see
 bot.backends), streaming, Stop, stop strings, batches, and base/tuned switching per request."""
 
 import os
@@ -10,11 +10,12 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 import bot.backends
-from bot.backends import ENGINE_NAMES, MANIFEST, QUANTIZATION, ConvertedModel, engine_store, load_engine_model
+from bot.backends import ENGINE_NAMES, MANIFEST, QUANTIZATION, engine_store
 from bot.chain import build_chain
 from bot.chat_model import LocalChatModel
+from bot.engines import ConvertedEngine, Engine, TorchEngine, load_engine
 from bot.errors import TandemError
-from bot.models import LoadedModel, load_model
+from bot.models import load_model
 from bot.personas import load_catalog
 from tests.conftest import torch_threads
 
@@ -70,24 +71,21 @@ def models(request, wide_model_dir, adapter_dir, tmp_path_factory):
     engine = request.param
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TANDEM_HOME", str(tmp_path_factory.mktemp(f"{engine}-home")))
-        model = load_engine_model(engine, str(wide_model_dir), str(wide_model_dir), adapter_dir, FLOAT32[engine])
-    reference = load_model(str(wide_model_dir), adapter_dir)
-    converted = LoadedModel(model=model, tokenizer=reference.tokenizer, name=str(wide_model_dir), adapter=adapter_dir,
-                            backend=engine)
-    return reference, converted
+        converted = load_engine(str(wide_model_dir), adapter_dir, engine, FLOAT32[engine])
+    return TorchEngine(load_model(str(wide_model_dir), adapter_dir)), converted
 
 
-def chat(loaded: LoadedModel, **settings) -> LocalChatModel:
-    return LocalChatModel(loaded=loaded, **{"greedy": True, "max_new_tokens": 16, "repetition_penalty": 1.0, **settings})
+def chat(engine: Engine, **settings) -> LocalChatModel:
+    return LocalChatModel(engine=engine, **{"greedy": True, "max_new_tokens": 16, "repetition_penalty": 1.0, **settings})
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_conversion_happens_once_into_the_store_with_a_progress_bar(engine, wide_model_dir, adapter_dir, tandem_home,
                                                                     capsys):
     name = ENGINE_NAMES[engine]
-    loaded = load_model(str(wide_model_dir), adapter_dir, backend=engine)
-    assert isinstance(loaded.model, ConvertedModel) and loaded.backend == engine
-    assert f"on {engine}" in loaded.describe()
+    engine_model = load_engine(str(wide_model_dir), adapter_dir, engine)
+    assert isinstance(engine_model, ConvertedEngine) and engine_model.backend == engine
+    assert f"on {engine}" in engine_model.describe()
     converted = sorted(path.name for path in engine_store(engine).iterdir())
     assert len(converted) == 2 and sum("+adapter" in name for name in converted) == 1
     assert all((engine_store(engine) / name / MANIFEST).is_file() for name in converted)
@@ -95,7 +93,7 @@ def test_conversion_happens_once_into_the_store_with_a_progress_bar(engine, wide
     shown = capsys.readouterr().err
     assert f"{name}:" in shown and "3/3" in shown and f"converting to {QUANTIZATION[engine]}" in shown
 
-    load_model(str(wide_model_dir), adapter_dir, backend=engine)
+    load_engine(str(wide_model_dir), adapter_dir, engine)
     assert f"{name}:" not in capsys.readouterr().err, "the second load uses the conversion in the store"
     assert sorted(path.name for path in engine_store(engine).iterdir()) == converted
 
@@ -108,7 +106,7 @@ def test_new_build_options_mean_a_new_conversion(wide_model_dir, adapter_dir, mo
 
 def test_an_unknown_backend_is_refused():
     with pytest.raises(TandemError, match="unknown backend 'vllm'; backends: transformers, ctranslate2, onnxruntime"):
-        load_model("smollm2-135m-instruct", backend="vllm")
+        load_engine("smollm2-135m-instruct", backend="vllm")
 
 
 @pytest.mark.parametrize("use_adapter", [True, False])
@@ -134,12 +132,13 @@ def test_the_chain_switches_between_base_and_tuned_per_request(models):
         build_chain(merged, load_catalog()).invoke(requests[1])
 
 
-def test_a_batch_is_generated_together_with_the_answers_of_one_at_a_time(models):
+def test_a_batch_has_the_answers_of_one_at_a_time(models):
     _, converted = models
     chat_model = chat(converted, batch_window=1.0)
     together = chat_model.batch([[HumanMessage(q)] for q in QUESTIONS], config={"max_concurrency": len(QUESTIONS)})
     alone = [chat_model.invoke([HumanMessage(q)]) for q in QUESTIONS]
-    assert [a.response_metadata["batch_size"] for a in together] == [len(QUESTIONS)] * len(QUESTIONS)
+    together_size = len(QUESTIONS) if converted.batches else 1  # ONNX Runtime answers one prompt at a time
+    assert [a.response_metadata["batch_size"] for a in together] == [together_size] * len(QUESTIONS)
     assert [a.content for a in together] == [a.content for a in alone]
     for answer in together:
         usage, finish = answer.usage_metadata, answer.response_metadata["finish_reason"]
@@ -156,24 +155,25 @@ def test_streaming_gives_the_invoked_answer_piece_by_piece(models):
 
 def test_closing_the_stream_stops_generation(models, monkeypatch):
     _, converted = models
-    checked = []  # both engines ask bot.backends._stops once for every token they generate
+    produced = []
+    stream_tokens = converted.stream
 
-    def counting(*args):
-        checked.append(1)
-        return stops(*args)
+    def counting(*args, **kwargs):
+        for token in stream_tokens(*args, **kwargs):
+            produced.append(token)
+            yield token
 
-    stops = bot.backends._stops
-    monkeypatch.setattr(bot.backends, "_stops", counting)
+    monkeypatch.setattr(converted, "stream", counting)
     chat_model = chat(converted, max_new_tokens=2000)
     stream = chat_model.stream([HumanMessage(QUESTIONS[1])])
     next(stream)
     stream.close()
-    assert 0 < len(checked) < 100, "generation stopped long before max_new_tokens"
+    assert 0 < len(produced) < 100, "generation stopped long before max_new_tokens"
     assert chat_model.lock.acquire(blocking=False), "the model is free for the next request"
     chat_model.lock.release()
 
 
-def test_stop_strings_end_the_answer_where_the_transformers_path_ends_it(models):
+def test_stop_strings_end_the_answer_where_the_transformers_engine_ends_it(models):
     reference, converted = models
     full = chat(converted, max_new_tokens=40).invoke([HumanMessage(QUESTIONS[1])]).content
     stop = re.findall("[A-Za-z]{3,}", full)[-2]  # a word with more answer after it
@@ -189,7 +189,7 @@ def test_sampling_draws_different_answers(models):
     assert len(answers) > 1
 
 
-# CTranslate2 seeds its own generators per worker thread, once (bot.backends.CT2Model): ONNX Runtime only.
+# CTranslate2 seeds its own generators per worker thread, once (bot.engines.CT2Engine): ONNX Runtime only.
 @pytest.mark.parametrize("models", ["onnxruntime"], indirect=True)
 def test_a_seed_repeats_sampled_answers(models):
     _, converted = models

@@ -124,8 +124,8 @@ def test_lone_surrogates_in_a_persona_an_adapter_card_and_an_api_request_are_ref
     from fastapi.testclient import TestClient
 
     from bot.adapters import read_card
+    from bot.answering import Answerer
     from bot.api import ApiContext, build_api
-    from bot.chain import build_chain
     from bot.errors import ModelNotFoundError
     from bot.personas import load_catalog
 
@@ -135,8 +135,7 @@ def test_lone_surrogates_in_a_persona_an_adapter_card_and_an_api_request_are_ref
     with pytest.raises(ModelNotFoundError, match="not valid Unicode"):
         read_card(tmp_path)
     catalog = load_catalog()
-    context = ApiContext(chain=build_chain(echo_model, catalog, as_message=True), chat_model=echo_model, catalog=catalog,
-                         base_model="echo", adapter=None)
+    context = ApiContext(answerer=Answerer(echo_model, catalog))
     response = TestClient(build_api(context)).post("/v1/chat/completions", content=b'{"model": "tandem", "messages": '
                                                    b'[{"role": "user", "content": "\\udc00"}]}')
     assert response.status_code == 400 and "not valid Unicode" in response.json()["error"]["message"]
@@ -490,11 +489,13 @@ def test_model_output_streamed_to_a_terminal_cannot_drive_it(text, shown):
 
 
 def test_ask_prints_an_answer_with_escape_codes_escaped(capsys, monkeypatch):
+    from langchain_core.messages import AIMessage
     from langchain_core.runnables import RunnableLambda
 
-    import bot.chain
+    import bot.answering
 
-    monkeypatch.setattr(bot.chain, "build_chain", lambda *a, **k: RunnableLambda(lambda _: "ok \x1b[2J done"))
+    monkeypatch.setattr(bot.answering, "build_chain",
+                        lambda *a, **k: RunnableLambda(lambda _: AIMessage("ok \x1b[2J done")))
     monkeypatch.setattr("bot.cli._chat_model", lambda args: None)
     monkeypatch.setattr("bot.cli._retriever", lambda args, model: None)
     code, out, _ = run(capsys, "ask", "hello", "--no-log")  # no model to record in the log: only the output matters

@@ -45,7 +45,7 @@ def test_loads_a_safetensors_lora_adapter_and_refuses_other_formats(tiny_model_d
 
     loaded = load_model(str(tiny_model_dir), adapter=tmp_path / "adapter")
     assert isinstance(loaded.model, PeftModel)
-    assert "adapter" in loaded.describe()
+    assert loaded.adapter == tmp_path / "adapter"
     ids = torch.tensor([[1, 5, 9]])
     plain = load_model(str(tiny_model_dir)).model
     assert not torch.allclose(loaded.model(ids).logits, plain(ids).logits), "the adapter changes the output"

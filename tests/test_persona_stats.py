@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
+from bot.answering import Answerer
 from bot.app import AppContext, build_app, respond
-from bot.chain import build_chain
 from bot.errors import PersonaError
 from bot.persona_stats import HEADERS, plot_stats, stats_json, stats_rows, version_stats
 from bot.personas import Catalog, load_catalog
@@ -208,8 +208,7 @@ def test_a_chat_turn_keeps_the_text_of_the_persona_it_was_answered_under(echo_mo
     edited_plain = edited(catalog.persona("plain"), description="Edited for this test.")
     catalog = Catalog({**catalog.personas, "plain": edited_plain}, catalog.instructions, [])
     store = ConversationStore(tmp_path / "log.sqlite3")
-    context = AppContext(chain=build_chain(echo_model, catalog), catalog=catalog, max_chars=200, retriever=None,
-                         store=store, base_model="echo", adapter=None, has_adapter=False)
+    context = AppContext(answerer=Answerer(echo_model, catalog, store=store, max_chars=200), has_adapter=False)
     session = {"messages": [], "persona": None, "id": "s", "turns": {}, "pending": None}
     list(respond(context, "hello", "plain", "direct", session))
     [turn] = store.served_turns()

@@ -31,7 +31,7 @@ def chat_model_on_threads(request, real_chat_model, monkeypatch):
 
     monkeypatch.setenv("TANDEM_HOME", str(REAL_HOME))  # the pulled model and its conversion
     with torch_threads(request.param):
-        return load_chat_model(default_model(), default_adapter(), real_chat_model.loaded.backend, seed=0)
+        return load_chat_model(default_model(), default_adapter(), real_chat_model.backend, seed=0)
 
 
 @pytest.mark.real_model

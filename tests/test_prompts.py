@@ -50,7 +50,7 @@ def test_long_history_keeps_the_latest_turns():
 
 
 def test_user_and_persona_text_reach_the_template_literally(tiny_chat_model):
-    tokenizer = tiny_chat_model.loaded.tokenizer
+    tokenizer = tiny_chat_model.tokenizer
     for text in INJECTIONS:
         persona = load_catalog().persona("support").model_copy(update={"system_prompt": f"persona {text}"})
         prompt = apply_template(tokenizer, render_messages(persona, None, f"user {text}"))

@@ -239,7 +239,7 @@ def test_the_python_examples_run(index, monkeypatch, capsys, request):
     example = code_blocks("python")[index]
     if API_URL in example:  # a client of `tandem api`: the server it talks to runs for the example
         chat_model = request.getfixturevalue("real_chat_model")
-        with api_server(chat_model, port=int(API_URL.rsplit(":", 1)[1]), adapter=str(chat_model.loaded.adapter)):
+        with api_server(chat_model, port=int(API_URL.rsplit(":", 1)[1]), adapter=str(chat_model.adapter)):
             exec(compile(example, page_of(example), "exec"), {})
     else:
         exec(compile(example, page_of(example), "exec"), {})

@@ -20,7 +20,7 @@ def test_one_answer_per_persona(real_chat_model):
 
 
 def test_the_pulled_model_carries_its_chat_template(real_chat_model):
-    tokenizer = real_chat_model.loaded.tokenizer
+    tokenizer = real_chat_model.tokenizer
     prompt = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False,
                                            add_generation_prompt=True)
     assert prompt.endswith("<|im_start|>assistant\n")

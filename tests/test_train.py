@@ -86,36 +86,38 @@ def test_the_card_says_how_to_ask_the_adapter_and_it_carries_its_knowledge(train
     from bot.adapters import read_card
     from bot.chain import default_retriever
     from bot.chat_model import LocalChatModel
+    from bot.engines import TorchEngine
     from bot.retrieval import HybridRetriever, read_passages
 
     out, request = trained
     card = read_card(out)
     assert card.prompt_format == TUNED_FORMAT
     assert (card.base_model, card.recipe) == (request.recipe.base_model, request.recipe.model_dump())
-    chat_model = LocalChatModel(loaded=load_model(request.recipe.base_model, out))
+    chat_model = LocalChatModel(engine=TorchEngine(load_model(request.recipe.base_model, out)))
     assert chat_model.prompt_format == TUNED_FORMAT
     retriever = default_retriever(chat_model)
     assert isinstance(retriever, HybridRetriever) and retriever.k == 5
     assert retriever.passages == read_passages(out / "knowledge.jsonl")
     found = [d.page_content for d in retriever.invoke("What is fact number 17?")]
     assert "Q: What is fact number 17?\nA: Fact 17 is 119 days." in found
-    assert default_retriever(LocalChatModel(loaded=load_model(request.recipe.base_model))) is None, "no adapter"
+    assert default_retriever(LocalChatModel(engine=TorchEngine(load_model(request.recipe.base_model)))) is None, "no adapter"
 
 
 def test_the_adapter_loads_through_the_one_loader_and_answers(trained):
     from bot.chain import build_chain
     from bot.chat_model import LocalChatModel
+    from bot.engines import TorchEngine
 
     out, request = trained
     loaded = load_model(request.recipe.base_model, out)
     assert loaded.adapter == out and any("lora_A" in name for name, _ in loaded.model.named_parameters())
-    chain = build_chain(LocalChatModel(loaded=loaded, seed=0, max_new_tokens=8), as_message=True)
+    chain = build_chain(LocalChatModel(engine=TorchEngine(loaded), seed=0, max_new_tokens=8), as_message=True)
     answer = chain.invoke({"question": "fact 3?"})
     assert answer.usage_metadata["output_tokens"] > 0
 
 
 def test_loss_is_on_the_answer_tokens_only(tiny_chat_model):
-    tokenizer = tiny_chat_model.loaded.tokenizer
+    tokenizer = tiny_chat_model.tokenizer
     catalog = load_catalog()
     [example] = load_examples([write_qa(Path(os.environ["TANDEM_HOME"]).parent / "one.jsonl", 1)]).examples
     row = tokenize(example, example.answer, catalog.persona("support"), catalog.instruction("direct"),
