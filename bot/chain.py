@@ -22,6 +22,7 @@ card: a tuned model is asked exactly the way it was trained.
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing, closing
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from langchain_core.language_models import BaseChatModel
@@ -63,15 +64,16 @@ def model_format(chat_model: BaseChatModel, use_adapter: bool = True) -> PromptF
     return getattr(chat_model, "prompt_format", PromptFormat()) if use_adapter else PromptFormat()
 
 
-def default_retriever(chat_model: BaseChatModel) -> BaseRetriever | None:
-    """The knowledge an adapter was trained to read, when its prompt format has retrieval on."""
-    from bot.retrieval import adapter_knowledge
+def default_retriever(chat_model: BaseChatModel, knowledge: Path | None = None) -> BaseRetriever | None:
+    """What a chat model retrieves from: `knowledge` (a directory of documents), else the knowledge its adapter was
+    trained to read when its prompt format has retrieval on (`bot.retrieval.choose_knowledge`), read with the
+    model's passage count and budget."""
+    from bot.retrieval import choose_knowledge
 
     adapter = getattr(chat_model, "adapter", None)  # the local one's, or the card of the adapter a server serves
     prompt_format = model_format(chat_model)
-    if adapter is None or not prompt_format.retrieval:
-        return None
-    return adapter_knowledge(adapter, k=prompt_format.top_k, max_chars=prompt_format.passage_chars)
+    return choose_knowledge(prompt_format.top_k, prompt_format.passage_chars, knowledge,
+                            adapter if prompt_format.retrieval else None)
 
 
 def build_chain(chat_model: BaseChatModel | None = None, catalog: Catalog | None = None,

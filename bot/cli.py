@@ -213,16 +213,13 @@ def _check_knowledge(args) -> None:
 
 def _retriever(args, chat_model):
     """--knowledge DIR, else the knowledge the adapter was trained to read (when it was), else none."""
-    from bot.chain import default_retriever, model_format
-    from bot.retrieval import load_knowledge
+    from bot.chain import default_retriever
 
     if args.no_knowledge:
         return None
     if args.knowledge is not None:
         print(f"tandem: indexing {printable(args.knowledge)} for retrieval", file=sys.stderr, flush=True)
-        prompt_format = model_format(chat_model)
-        return load_knowledge(args.knowledge, prompt_format.top_k, prompt_format.passage_chars)
-    return default_retriever(chat_model)
+    return default_retriever(chat_model, args.knowledge)
 
 
 def _store(args):

@@ -175,6 +175,19 @@ def adapter_knowledge(adapter: Path, k: int = TOP_K, max_chars: int = PASSAGES_M
     return HybridRetriever.over(read_passages(path), k, max_chars) if path.is_file() else None
 
 
+def choose_knowledge(k: int, max_chars: int, knowledge: Path | None = None, adapter: Path | None = None,
+                     beside: Path | None = None) -> HybridRetriever | None:
+    """The one rule for what every command retrieves from: `knowledge` (a directory the user names), else the
+    passages `adapter` was trained to read (its documents and training pairs), else the knowledge/ directory beside
+    the data file `beside`; None when there is none of them. Top `k` passages within `max_chars`."""
+    if knowledge is not None:
+        return load_knowledge(knowledge, k, max_chars)
+    retriever = adapter_knowledge(adapter, k, max_chars) if adapter is not None else None
+    if retriever is None and beside is not None and (directory := knowledge_beside(beside)) is not None:
+        retriever = load_knowledge(directory, k, max_chars)
+    return retriever
+
+
 def knowledge_beside(data_file: Path) -> Path | None:
     """The `knowledge/` directory of a domain laid out as data/<domain>/{train,eval}.jsonl + knowledge/."""
     candidate = Path(data_file).parent / "knowledge"
