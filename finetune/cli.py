@@ -30,9 +30,9 @@ OPTIMISE_FLAGS = {"data": {"metavar": "FILE"}, "examples": {"metavar": "FILE"}, 
 def register(commands, personas) -> None:
     """Add train, export, eval and data to `tandem`, and optimise to `tandem personas`."""
     from finetune.data import FORMATS
-    from finetune.evaluate import EvalConfig
+    from finetune.evaluation.evaluate import EvalConfig
     from finetune.flags import add_field_flags
-    from finetune.optimise import OptimiseConfig
+    from finetune.prompt_search.optimise import OptimiseConfig
     from finetune.recipe import Recipe
 
     train = commands.add_parser("train", help="LoRA fine-tune on a domain corpus")
@@ -157,7 +157,7 @@ def run_train(args) -> int:
 
 def run_eval(args) -> int:
     from finetune.data import CsvColumns
-    from finetune.evaluate import EvalConfig, load_eval_config, run_eval as run_matrix
+    from finetune.evaluation.evaluate import EvalConfig, load_eval_config, run_eval as run_matrix
     from finetune.flags import apply_field_flags
 
     if args.compare:
@@ -179,7 +179,7 @@ def run_eval(args) -> int:
 def run_optimise(args) -> int:
     from bot.personas import load_catalog
     from finetune.flags import apply_field_flags
-    from finetune.optimise import OptimiseConfig, OptimiseError, run_optimise as optimise
+    from finetune.prompt_search.optimise import OptimiseConfig, OptimiseError, run_optimise as optimise
 
     for directory in args.personas:
         if not directory.is_dir():
@@ -198,7 +198,7 @@ def run_optimise(args) -> int:
 
 
 def run_compare(args) -> int:
-    from finetune.report import compare, write_comparison
+    from finetune.evaluation.report import compare, write_comparison
 
     old, new = args.compare
     result = compare(old, new, args.max_recall_drop, args.max_adherence_drop)

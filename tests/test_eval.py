@@ -15,10 +15,10 @@ from bot.errors import PersonaError, TandemError
 from bot.paths import PROJECT_ROOT, shown_path
 from bot.personas import load_catalog
 from finetune.data import Example
-from finetune.evaluate import (GENERAL_QUESTIONS, Cell, EvalConfig, EvalError, load_general_questions, plan_cells,
-                               run_eval, select_questions)
-from finetune.metrics import cosine_pairs, key_fact_recall, unsupported_specifics
-from finetune.report import compare, drift, summarise, verdict
+from finetune.evaluation.evaluate import (GENERAL_QUESTIONS, Cell, EvalConfig, EvalError, load_general_questions,
+                                          plan_cells, run_eval, select_questions)
+from finetune.evaluation.metrics import cosine_pairs, key_fact_recall, unsupported_specifics
+from finetune.evaluation.report import compare, drift, summarise, verdict
 from tests.conftest import tiny_recipe, write_qa
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -3,8 +3,8 @@ embedding similarity."""
 
 import pytest
 
-from finetune.metrics import (contains_fact, cosine_pairs, key_fact_recall, mean, fact_tokens, reading_ease, specifics,
-                              unsupported_specifics)
+from finetune.evaluation.metrics import (contains_fact, cosine_pairs, key_fact_recall, mean, fact_tokens, reading_ease,
+                                         specifics, unsupported_specifics)
 
 
 @pytest.mark.parametrize("left, right", [

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from bot.errors import TandemError
 from bot.reports import METRICS, load_summary
-from finetune.cost import cost_lines, is_base_variant, points
-from finetune.metrics import mean
+from finetune.evaluation.cost import cost_lines, is_base_variant, points
+from finetune.evaluation.metrics import mean
 
 
 def summarise(rows: list[dict]) -> list[dict]:

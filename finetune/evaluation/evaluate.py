@@ -8,8 +8,8 @@ A *cell* is one model variant (the base model, or base + an adapter) under one p
     <lead>+retrieval   the lead persona with the top passages from the domain's knowledge/ files
 
 Every question is answered in every cell through `bot.chain` (greedy decoding, batched by the chat model), scored
-(`finetune.metrics`) and written to `results.jsonl`; the report (`finetune.report`) is computed from
-those rows alone. A set of general, out-of-domain questions is answered by every model variant with
+(`finetune.evaluation.metrics`) and written to `results.jsonl`; the report (`finetune.evaluation.report`) is
+computed from those rows alone. A set of general, out-of-domain questions is answered by every model variant with
 no persona and no passages, to measure how far an adapter drifts from the base model outside its domain.
 """
 
@@ -35,9 +35,9 @@ from bot.prompts import PromptFormat
 from bot.userinput import MAX_DATA_BYTES, read_user_text, valid_unicode
 from bot.versions import keep_version
 from bot.yamlfiles import load_yaml_model
-from finetune.cost import is_base_variant, other_label, training_cost
 from finetune.data import CsvColumns, Example, load_examples
-from finetune.metrics import cosine_pairs, key_fact_recall, reading_ease, unsupported_specifics
+from finetune.evaluation.cost import is_base_variant, other_label, training_cost
+from finetune.evaluation.metrics import cosine_pairs, key_fact_recall, reading_ease, unsupported_specifics
 
 SAMPLE_EVAL = PROJECT_ROOT / "data" / "fernhollow-support" / "eval.jsonl"
 GENERAL_QUESTIONS = Path(__file__).resolve().parent / "general_questions.jsonl"
@@ -175,8 +175,8 @@ def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvCol
     """Run the matrix through the chain, write results.jsonl and the report, and return the report directory."""
     from tqdm.auto import tqdm
 
-    from finetune.cost import find_optimisation, load_optimisation
-    from finetune.report import write_report
+    from finetune.evaluation.cost import find_optimisation, load_optimisation
+    from finetune.evaluation.report import write_report
 
     catalog = catalog or load_catalog()
     optimised = (load_optimisation(config.optimisation) if config.optimisation is not None
