@@ -147,8 +147,7 @@ def name_the_reports(reports: Path) -> None:
 
 def test_my_eval_yaml_asks_for_what_the_flags_line_asks_for(tmp_path):
     from bot.cli import make_parser
-    from finetune.cli import EVAL_FLAGS
-    from finetune.evaluation.evaluate import EvalConfig, load_eval_config
+    from finetune.evaluation.evaluate import EVAL_FLAGS, EvalConfig, load_eval_config
     from finetune.flags import apply_field_flags
 
     write_user_files(tmp_path)

@@ -50,7 +50,8 @@ from bot.versions import keep_version, persona_text
 from finetune.data import Example, load_examples
 from finetune.evaluation.evaluate import (SAMPLE_EVAL, Cell, EvalConfig, eval_manifest, load_eval_model, model_variants,
                                           report_dir, retrieve_passages, weights_hash)
-from finetune.evaluation.report import summarise, write_report
+from finetune.evaluation.report import print_verdict, summarise, write_report
+from finetune.flags import apply_field_flags
 from finetune.prompt_search.candidates import Candidate, candidate_persona, describe, example_pool
 from finetune.prompt_search.search import Optimiser, State, figures
 
@@ -102,6 +103,13 @@ class OptimiseConfig(BaseModel):
     out: Path | None = Field(None, description="the optimised persona file (default: "
                                                "personas-optimised/<new id>.yaml); an original is never overwritten")
     reports: Path = Field(Path("reports"), description="the before/after report goes to REPORTS/<timestamp>/")
+
+
+OPTIMISE_FLAGS = {"data": {"metavar": "FILE"}, "examples": {"metavar": "FILE"}, "db": {"metavar": "URL|FILE"},
+                  "knowledge": {"metavar": "DIR"}, "base_model": {"metavar": "MODEL"},
+                  "adapters": {"flag": "adapter", "metavar": "DIR"}, "out": {"metavar": "FILE"},
+                  "reports": {"metavar": "DIR"}, "new_id": {"metavar": "ID"}}
+"""How some of OptimiseConfig's fields read as flags; every field is one (finetune.flags)."""
 
 
 @dataclass
@@ -184,6 +192,23 @@ def run_optimise(persona_id: str, config: OptimiseConfig, catalog: Catalog | Non
     state.done = {"best": digest, "report": str(report), "persona_file": str(out)}
     state.save()
     return OptimiseResult(out, report, record)
+
+
+def optimise_from_flags(args) -> int:
+    """`tandem personas optimise ID`: run the search as the flags set it, then print the verdict, the new persona
+    file and where the report is."""
+    for directory in args.personas:
+        if not directory.is_dir():
+            raise TandemError(f"--personas {directory}: no such directory")
+    config = apply_field_flags(OptimiseConfig(), args, "optimise_", OptimiseError, OPTIMISE_FLAGS,
+                               **({"adapters": []} if args.no_adapter else {}))
+    result = run_optimise(args.id, config, load_catalog(args.personas), restart=args.restart)
+    if result.reused:
+        print("Nothing new to try within the budget: the saved search's result stands.")
+    print_verdict(result.report)
+    print(f"Persona: {result.persona_file} (use it with --personas {result.persona_file.parent})")
+    print(f"Report: {result.report / 'report.html'} (and report.md, results.jsonl)")
+    return 0
 
 
 def _write_report(optimiser: Optimiser, optimised: Persona, rows: list[dict], record: dict, eval_config: EvalConfig,
