@@ -106,7 +106,7 @@ EVAL_FLAGS = {"data": {"metavar": "FILE"}, "knowledge": {"metavar": "DIR"}, "bas
 
 def config_from_flags(args) -> EvalConfig:
     """The matrix `tandem eval`'s flags ask for: the --config file's fields, then every flag given (flags win);
-    --no-adapter leaves the base model alone, --all takes every question."""
+    --no-adapter: the base model alone; --all: every question."""
     config = load_eval_config(args.config) if args.config else EvalConfig()
     switches = {**({"adapters": []} if args.no_adapter else {}), **({"limit": None} if args.all else {})}
     return apply_field_flags(config, args, "eval_", custom=EVAL_FLAGS, **switches)
