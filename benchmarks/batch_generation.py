@@ -17,7 +17,7 @@ from bot.backends import BACKEND_HELP, BACKENDS
 from bot.chain import build_chain
 from bot.chat_model import load_chat_model
 from bot.models import default_adapter
-from finetune.evaluate import SAMPLE_EVAL
+from finetune.evaluation.evaluate import SAMPLE_EVAL
 
 
 def main() -> None:

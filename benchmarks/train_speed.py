@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from finetune.cli import SAMPLE_DOMAIN
+from finetune.data import SAMPLE_DOMAIN
 
 
 def run_variant(variant: str, data: list[Path], steps: int, csv_columns: tuple[str, str], settings: dict) -> dict:

@@ -1,1 +1,2 @@
-"""Tandem's fine-tuning side: data loading, LoRA training and evaluation. It imports `bot`, never the reverse."""
+"""Tandem's fine-tuning side: data loading and LoRA training here, `evaluation` and `prompt_search` beside it.
+It imports `bot`, never the reverse."""

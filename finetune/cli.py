@@ -2,37 +2,22 @@
 command as a plugin.
 
 `bot` never imports `finetune`; `bot.cli` finds these commands through the `tandem.commands`
-entry point declared in pyproject.toml, the same hook any third-party package can use.
+entry point declared in pyproject.toml, the same hook any third-party package can use. The parser is built here;
+each `run_*` is one call into the module that owns the command, which reads its flags.
 """
 
 import argparse
-import json
-import os
-import sys
 from pathlib import Path
 
-from bot.errors import TandemError
 from bot.paths import PROJECT_ROOT
-
-SAMPLE_DOMAIN = PROJECT_ROOT / "data" / "fernhollow-support"
-EVAL_FLAGS = {"data": {"metavar": "FILE"}, "knowledge": {"metavar": "DIR"}, "base_model": {"metavar": "MODEL"},
-              "adapters": {"flag": "adapter", "metavar": "DIR"}, "personas": {"metavar": "IDS"},
-              "prompts": {"metavar": "KINDS"}, "limit": {"metavar": "N"}, "general_questions": {"metavar": "FILE"},
-              "out": {"metavar": "DIR"}, "optimisation": {"metavar": "DIR"}}
-"""How some of EvalConfig's fields read as flags; every field is one (finetune.flags)."""
-OPTIMISE_FLAGS = {"data": {"metavar": "FILE"}, "examples": {"metavar": "FILE"}, "db": {"metavar": "URL|FILE"},
-                  "knowledge": {"metavar": "DIR"}, "base_model": {"metavar": "MODEL"},
-                  "adapters": {"flag": "adapter", "metavar": "DIR"}, "out": {"metavar": "FILE"},
-                  "reports": {"metavar": "DIR"}, "new_id": {"metavar": "ID"}}
-"""How some of OptimiseConfig's fields read as flags; every field is one."""
 
 
 def register(commands, personas) -> None:
     """Add train, export, eval and data to `tandem`, and optimise to `tandem personas`."""
-    from finetune.data import FORMATS
-    from finetune.evaluate import EvalConfig
+    from finetune.data import FORMATS, SAMPLE_DOMAIN
+    from finetune.evaluation.evaluate import EVAL_FLAGS, EvalConfig
     from finetune.flags import add_field_flags
-    from finetune.optimise import OptimiseConfig
+    from finetune.prompt_search.optimise import OPTIMISE_FLAGS, OptimiseConfig
     from finetune.recipe import Recipe
 
     train = commands.add_parser("train", help="LoRA fine-tune on a domain corpus")
@@ -125,102 +110,10 @@ def _add_data_options(parser: argparse.ArgumentParser, formats) -> None:
     parser.add_argument("--strict", action="store_true", help="reject the data on any problem instead of skipping")
 
 
-def _columns(args):
-    from finetune.data import CsvColumns
-
-    return CsvColumns(args.question_col, args.answer_col, args.category_col)
-
-
 def run_train(args) -> int:
-    # Transparent huge pages for PyTorch's large CPU buffers (read at the first tensor allocation). Training
-    # allocates and frees hundreds of MB of activations and logits every step; with 4 KB pages the kernel spent
-    # as much time faulting pages in as the model spent computing. Measured on 216 sample examples, 1 epoch:
-    # 113 -> 168 train tokens/s, the same losses. `THP_MEM_ALLOC_ENABLE=0` turns it off.
-    os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
-    from bot.paths import tandem_home
-    from finetune.flags import apply_field_flags
-    from finetune.recipe import RecipeError, load_recipe
-    from finetune.train import TrainRequest, train
+    from finetune.train import train_from_flags
 
-    data = args.data or [SAMPLE_DOMAIN / "train.jsonl"]
-    eval_data = args.eval_data
-    if eval_data is None:
-        beside = data[0].with_name("eval.jsonl")
-        eval_data = [beside] if beside.is_file() and beside != data[0] else []
-    recipe = apply_field_flags(load_recipe(args.recipe), args, "recipe_", RecipeError)
-    name = data[0].parent.name if data[0].stem == "train" else data[0].stem  # data/shop/train.jsonl -> shop
-    out = args.out or tandem_home() / "adapters" / name
-    train(TrainRequest(data=data, out=out, recipe=recipe, format=args.format, columns=_columns(args),
-                       strict=args.strict, resume=args.resume, eval_data=eval_data))
-    return 0
-
-
-def run_eval(args) -> int:
-    from finetune.data import CsvColumns
-    from finetune.evaluate import EvalConfig, load_eval_config, run_eval as run_matrix
-    from finetune.flags import apply_field_flags
-
-    if args.compare:
-        return run_compare(args)
-    if args.gate:
-        raise TandemError("--gate needs --compare OLD NEW")
-    config = load_eval_config(args.config) if args.config else EvalConfig()
-    switches = {**({"adapters": []} if args.no_adapter else {}), **({"limit": None} if args.all else {})}
-    config = apply_field_flags(config, args, "eval_", custom=EVAL_FLAGS, **switches)
-    columns = CsvColumns(args.question_col, args.answer_col, args.category_col, args.key_facts_col, args.group_col)
-    out = run_matrix(config, columns=columns, data_format=args.format)
-    summary = json.loads((out / "summary.json").read_text())
-    for sentence in summary["verdict"] + summary["cost"]:
-        print(sentence)
-    print(f"Report: {out / 'report.html'} (and report.md, results.jsonl)")
-    return 0
-
-
-def run_optimise(args) -> int:
-    from bot.personas import load_catalog
-    from finetune.flags import apply_field_flags
-    from finetune.optimise import OptimiseConfig, OptimiseError, run_optimise as optimise
-
-    for directory in args.personas:
-        if not directory.is_dir():
-            raise TandemError(f"--personas {directory}: no such directory")
-    config = apply_field_flags(OptimiseConfig(), args, "optimise_", OptimiseError, OPTIMISE_FLAGS,
-                               **({"adapters": []} if args.no_adapter else {}))
-    result = optimise(args.id, config, load_catalog(args.personas), restart=args.restart)
-    summary = json.loads((result.report / "summary.json").read_text())
-    if result.reused:
-        print("Nothing new to try within the budget: the saved search's result stands.")
-    for sentence in summary["verdict"] + summary["cost"]:
-        print(sentence)
-    print(f"Persona: {result.persona_file} (use it with --personas {result.persona_file.parent})")
-    print(f"Report: {result.report / 'report.html'} (and report.md, results.jsonl)")
-    return 0
-
-
-def run_compare(args) -> int:
-    from finetune.report import compare, write_comparison
-
-    old, new = args.compare
-    result = compare(old, new, args.max_recall_drop, args.max_adherence_drop)
-    for row in result["cells"]:
-        recall, adherence = row["deltas"]["key_fact_recall"], row["deltas"]["adherence"]
-        parts = [f"recall {_delta(recall)}"] + ([f"adherence {_delta(adherence)}"] if adherence["new"] is not None else [])
-        print(f"{row['cell']}: " + ", ".join(parts))
-    for change in result["changed_inputs"]:
-        print(f"changed: {change}")
-    for regression in result["regressions"]:
-        print(f"REGRESSION {regression}")
-    print(f"Comparison: {write_comparison(result, new)}")
-    if args.gate and result["regressions"]:
-        print(f"tandem: gate failed: {len(result['regressions'])} regression(s)", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _delta(entry: dict) -> str:
-    if entry["delta"] is None:
-        return "–"
-    return f"{entry['old']:g} → {entry['new']:g} ({entry['delta']:+g})"
+    return train_from_flags(args)
 
 
 def run_export(args) -> int:
@@ -230,42 +123,29 @@ def run_export(args) -> int:
     return 0
 
 
-def run_data_check(args) -> int:
-    from bot.userinput import printable
-    from finetune.data import MIN_EXAMPLES, load_examples, training_warnings
+def run_eval(args) -> int:
+    if args.compare:
+        from finetune.evaluation.report import compare_from_flags
 
-    data = load_examples(args.files, args.format, _columns(args), args.strict)
-    for problem in data.problems:
-        print(printable(problem))
-    for warning in training_warnings(data.examples, data.duplicates):
-        print(f"warning: {warning}")
-    categories = sorted({e.category for e in data.examples if e.category})
-    print(f"{len(data.examples)} usable examples, {len(data.problems)} problems, {data.duplicates} duplicates removed"
-          + (f", categories: {', '.join(printable(c) for c in categories)}" if categories else ""))
-    return 1 if data.problems or len(data.examples) < MIN_EXAMPLES else 0
+        return compare_from_flags(args)
+    from finetune.evaluation.evaluate import evaluate_from_flags
+
+    return evaluate_from_flags(args)
+
+
+def run_optimise(args) -> int:
+    from finetune.prompt_search.optimise import optimise_from_flags
+
+    return optimise_from_flags(args)
+
+
+def run_data_check(args) -> int:
+    from finetune.data import check_from_flags
+
+    return check_from_flags(args)
 
 
 def run_data_export(args) -> int:
-    from datetime import date
+    from finetune.feedback import export_from_flags
 
-    from bot.store import ConversationStore, log_exists, log_location
-    from finetune.feedback import SCRUB_KINDS, export_feedback
-
-    try:
-        since = date.fromisoformat(args.since) if args.since else None
-    except ValueError:
-        raise TandemError(f"--since {args.since!r}: expected a date as YYYY-MM-DD") from None
-    db = log_location(args.db)
-    if not log_exists(db):
-        raise TandemError(f"no conversation log at {db}; chats are logged there by tandem serve (or pass --db)")
-    scrub = set() if args.no_scrub else {kind.strip() for kind in args.scrub.split(",") if kind.strip()}
-    out = args.out or Path(f"feedback-{date.today().isoformat()}.jsonl")
-    report = export_feedback(ConversationStore(db), out, since=since, persona=args.persona, scrub=scrub,
-                             existing=args.existing)
-    print(f"{report.exported} examples written to {report.out}")
-    print(f"left out: {report.skipped_thumbs_down} thumbs-down without a correction, "
-          f"{report.duplicates_of_training} already in the training data, "
-          f"{report.duplicates_within} repeated within the export, {report.skipped_empty} empty")
-    kinds = [kind for kind in SCRUB_KINDS if kind in scrub]
-    print("scrubbed: " + (", ".join(f"{report.scrubbed[kind]} {kind}" for kind in kinds) or "nothing"))
-    return 0
+    return export_from_flags(args)

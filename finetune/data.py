@@ -15,9 +15,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from bot.errors import TandemError
-from bot.userinput import MAX_DATA_BYTES, read_user_file, valid_unicode
+from bot.paths import PROJECT_ROOT
+from bot.userinput import MAX_DATA_BYTES, printable, read_user_file, valid_unicode
 
 FORMATS = ("chat", "qa", "alpaca", "sharegpt", "csv")
+SAMPLE_DOMAIN = PROJECT_ROOT / "data" / "fernhollow-support"
+"""The sample domain (train.jsonl, eval.jsonl, knowledge/): what the commands use when given no data."""
 
 
 class DataError(TandemError):
@@ -63,6 +66,12 @@ class CsvColumns:
     key_facts: str | None = None
     """Evaluation sets: a column of key facts separated by semicolons."""
     group: str | None = None
+
+
+def columns_from_flags(args) -> CsvColumns:
+    """The CSV columns the flags name (--key-facts-col and --group-col only where the command has them)."""
+    return CsvColumns(args.question_col, args.answer_col, args.category_col, getattr(args, "key_facts_col", None),
+                      getattr(args, "group_col", None))
 
 
 def load_examples(paths: list[Path], fmt: str | None = None, columns: CsvColumns = CsvColumns(),
@@ -322,6 +331,20 @@ def training_warnings(examples: list[Example], duplicates: int = 0) -> list[str]
     if count >= MIN_EXAMPLES and len({fold_text(e.question) for e in examples}) == 1:
         warnings.append(f"all {count} examples ask the same question; the adapter will learn one of its answers")
     return warnings
+
+
+def check_from_flags(args) -> int:
+    """`tandem data check FILE...`: every problem as file:line, the warnings and a count; exit 1 when there is a
+    problem or too few examples to train on."""
+    data = load_examples(args.files, args.format, columns_from_flags(args), args.strict)
+    for problem in data.problems:
+        print(printable(problem))
+    for warning in training_warnings(data.examples, data.duplicates):
+        print(f"warning: {warning}")
+    categories = sorted({e.category for e in data.examples if e.category})
+    print(f"{len(data.examples)} usable examples, {len(data.problems)} problems, {data.duplicates} duplicates removed"
+          + (f", categories: {', '.join(printable(c) for c in categories)}" if categories else ""))
+    return 1 if data.problems or len(data.examples) < MIN_EXAMPLES else 0
 
 
 def fold_text(text: str) -> str:

@@ -18,12 +18,11 @@ from pathlib import Path
 
 from bot.errors import TandemError
 from bot.files import write_atomically
-from bot.paths import PROJECT_ROOT
-from bot.store import ConversationStore
-from finetune.data import fold_text, load_examples
+from bot.store import ConversationStore, log_exists, log_location
+from finetune.data import SAMPLE_DOMAIN, fold_text, load_examples
 
 SCRUB_KINDS = ("email", "phone", "card")
-DEFAULT_EXISTING = PROJECT_ROOT / "data" / "fernhollow-support" / "train.jsonl"
+DEFAULT_EXISTING = SAMPLE_DOMAIN / "train.jsonl"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """A spreadsheet runs a cell that starts with one of these as a formula (CSV injection)."""
 
@@ -85,6 +84,29 @@ def export_feedback(store: ConversationStore, out: Path, since: datetime | date 
         staging.write_text(_csv_text(rows) if out.suffix.lower() == ".csv" else _jsonl_text(rows),
                            encoding="utf-8", newline="")
     return report
+
+
+def export_from_flags(args) -> int:
+    """`tandem data export`: the rated turns of the log the flags name, written out, then what was kept, left
+    out and scrubbed."""
+    try:
+        since = date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        raise TandemError(f"--since {args.since!r}: expected a date as YYYY-MM-DD") from None
+    db = log_location(args.db)
+    if not log_exists(db):
+        raise TandemError(f"no conversation log at {db}; chats are logged there by tandem serve (or pass --db)")
+    scrub = set() if args.no_scrub else {kind.strip() for kind in args.scrub.split(",") if kind.strip()}
+    out = args.out or Path(f"feedback-{date.today().isoformat()}.jsonl")
+    report = export_feedback(ConversationStore(db), out, since=since, persona=args.persona, scrub=scrub,
+                             existing=args.existing)
+    print(f"{report.exported} examples written to {report.out}")
+    print(f"left out: {report.skipped_thumbs_down} thumbs-down without a correction, "
+          f"{report.duplicates_of_training} already in the training data, "
+          f"{report.duplicates_within} repeated within the export, {report.skipped_empty} empty")
+    kinds = [kind for kind in SCRUB_KINDS if kind in scrub]
+    print("scrubbed: " + (", ".join(f"{report.scrubbed[kind]} {kind}" for kind in kinds) or "nothing"))
+    return 0
 
 
 def approved_answer(turn: dict) -> str | None:

@@ -25,16 +25,17 @@ from bot.adapters import CARD_FILE
 from bot.errors import TandemError
 from bot.files import write_atomically
 from bot.models import load_model, resolve_model
-from bot.paths import shown_path
+from bot.paths import shown_path, tandem_home
 from bot.personas import Persona, load_catalog
 from bot.prompts import PromptFormat
 from bot.retrieval import KNOWLEDGE_FILE, HybridRetriever, save_passages
 from bot.userinput import printable
 from finetune.card import model_card, plot_losses
-from finetune.data import (MIN_EXAMPLES, CsvColumns, DataError, Example, LoadedData, Problem, data_hash, leakage_report,
-                           load_examples, split, training_warnings)
+from finetune.data import (MIN_EXAMPLES, SAMPLE_DOMAIN, CsvColumns, DataError, Example, LoadedData, Problem,
+                           columns_from_flags, data_hash, leakage_report, load_examples, split, training_warnings)
+from finetune.flags import apply_field_flags
 from finetune.grounding import NOT_IN_PASSAGES, GroundedExample, domain_passages, ground_examples
-from finetune.recipe import Recipe
+from finetune.recipe import Recipe, RecipeError, load_recipe
 from finetune.replay import replay_examples
 from finetune.rows import Row, tokenize_examples, training_personas
 
@@ -56,6 +57,32 @@ class TrainRequest:
     """Evaluation sets checked for leakage against the training questions (reported, not used)."""
     knowledge: Path | None = None
     """Knowledge documents (*.md) for retrieval; default: the knowledge/ directory beside the first data file."""
+
+
+def request_from_flags(args) -> TrainRequest:
+    """The run `tandem train`'s flags ask for: the sample domain by default, eval.jsonl beside the first data file
+    checked for leakage, the recipe with the flags' overrides, the adapter in $TANDEM_HOME/adapters/NAME."""
+    data = args.data or [SAMPLE_DOMAIN / "train.jsonl"]
+    eval_data = args.eval_data
+    if eval_data is None:
+        beside = data[0].with_name("eval.jsonl")
+        eval_data = [beside] if beside.is_file() and beside != data[0] else []
+    recipe = apply_field_flags(load_recipe(args.recipe), args, "recipe_", RecipeError)
+    name = data[0].parent.name if data[0].stem == "train" else data[0].stem  # data/shop/train.jsonl -> shop
+    return TrainRequest(data=data, out=args.out or tandem_home() / "adapters" / name, recipe=recipe,
+                        format=args.format, columns=columns_from_flags(args), strict=args.strict, resume=args.resume,
+                        eval_data=eval_data)
+
+
+def train_from_flags(args) -> int:
+    """`tandem train`: the run the flags ask for."""
+    # Transparent huge pages for PyTorch's large CPU buffers (read at the first tensor allocation, so set before
+    # anything loads). Training allocates and frees hundreds of MB of activations and logits every step; with 4 KB
+    # pages the kernel spent as much time faulting pages in as the model spent computing. Measured on 216 sample
+    # examples, 1 epoch: 113 -> 168 train tokens/s, the same losses. `THP_MEM_ALLOC_ENABLE=0` turns it off.
+    os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
+    train(request_from_flags(args))
+    return 0
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Shared fixtures and helpers: a tmp Tandem home, a tiny llama model built from a config (and a noisy copy),
-tiny training data and recipes, an echoing fake chat model, rated turns in a conversation log, a throwaway
-PostgreSQL server, and a Gradio app served on localhost."""
+tiny training data and recipes, an echoing fake chat model, a knowledge directory and a fixed retriever, rated
+turns in a conversation log, a throwaway PostgreSQL server, a Gradio app and the API served on localhost."""
 
 import glob
 import json
@@ -18,9 +18,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.retrievers import BaseRetriever
 from pydantic import Field
 
 from bot.prompts import PromptFormat
@@ -185,6 +187,27 @@ class EchoChatModel(BaseChatModel):
 @pytest.fixture
 def echo_model() -> EchoChatModel:
     return EchoChatModel()
+
+
+# Knowledge for retrieval ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def knowledge(request, tmp_path_factory) -> Path:
+    """A `knowledge/` directory holding the test module's `KNOWLEDGE` ({file name: Markdown}), written once per
+    module (tests only read it). It sits in a directory of its own: a data file put beside it finds it as its
+    domain's knowledge."""
+    directory = tmp_path_factory.mktemp("domain") / "knowledge"
+    directory.mkdir()
+    for name, text in request.module.KNOWLEDGE.items():
+        (directory / name).write_text(text)
+    return directory
+
+
+class FixedRetriever(BaseRetriever):
+    """Always finds the same passage, so a test can look for it in the prompt."""
+
+    def _get_relevant_documents(self, query, *, run_manager=None):
+        return [Document(page_content="PASSAGE-42: the warranty lasts 24 months.")]
 
 
 # Training data and recipes for the tiny model ------------------------------------------------------------
@@ -354,3 +377,10 @@ def api_server(chat_model, port: int | None = None, **settings):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def api_url(echo_model) -> str:
+    """The API over this test's echo model on a free 127.0.0.1 port, for the test; yields its base URL (…/v1)."""
+    with api_server(echo_model) as (url, _):
+        yield url

@@ -25,15 +25,14 @@ def post(url: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]
         return error.code, json.loads(error.read())
 
 
-def test_the_openai_client_gets_an_answer_in_the_persona_with_its_own_system_message_after_it(echo_model):
+def test_the_openai_client_gets_an_answer_in_the_persona_with_its_own_system_message_after_it(echo_model, api_url):
     from openai import OpenAI
 
-    with api_server(echo_model) as (url, _):
-        client = OpenAI(base_url=url, api_key="unused", max_retries=0)
-        completion = client.chat.completions.create(model="tandem/support", messages=[
-            {"role": "system", "content": "Answer in one sentence."},
-            {"role": "user", "content": "Hello?"}, {"role": "assistant", "content": "Hi, how can I help?"},
-            {"role": "user", "content": "How long does delivery take?"}])
+    client = OpenAI(base_url=api_url, api_key="unused", max_retries=0)
+    completion = client.chat.completions.create(model="tandem/support", messages=[
+        {"role": "system", "content": "Answer in one sentence."},
+        {"role": "user", "content": "Hello?"}, {"role": "assistant", "content": "Hi, how can I help?"},
+        {"role": "user", "content": "How long does delivery take?"}])
     assert completion.choices[0].message.content.startswith("[You are a friendly customer support]")
     assert completion.choices[0].finish_reason == "stop" and completion.model == "tandem/support"
     messages, _ = echo_model.calls[-1]
@@ -43,42 +42,39 @@ def test_the_openai_client_gets_an_answer_in_the_persona_with_its_own_system_mes
     assert messages[-1].content == "How long does delivery take?" and messages[-2].content == "Hi, how can I help?"
 
 
-def test_streaming_over_server_sent_events_gives_the_same_text(echo_model):
+def test_streaming_over_server_sent_events_gives_the_same_text(api_url):
     from openai import OpenAI
 
     request = {"model": "tandem/plain", "messages": [{"role": "user", "content": "What is a refund?"}]}
-    with api_server(echo_model) as (url, _):
-        client = OpenAI(base_url=url, api_key="unused", max_retries=0)
-        whole = client.chat.completions.create(**request).choices[0].message.content
-        chunks = list(client.chat.completions.create(**request, stream=True))
+    client = OpenAI(base_url=api_url, api_key="unused", max_retries=0)
+    whole = client.chat.completions.create(**request).choices[0].message.content
+    chunks = list(client.chat.completions.create(**request, stream=True))
     streamed = "".join(chunk.choices[0].delta.content or "" for chunk in chunks)
     assert streamed.strip() == whole.strip() and len(chunks) > 3
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
-def test_langchain_chat_openai_works_against_it_streaming_included(echo_model):
+def test_langchain_chat_openai_works_against_it_streaming_included(api_url):
     from langchain_openai import ChatOpenAI
 
-    with api_server(echo_model) as (url, _):
-        model = ChatOpenAI(base_url=url, api_key="unused", model="tandem/support", max_retries=0)
-        answer = model.invoke("Where is my order?").content
-        streamed = "".join(chunk.content for chunk in model.stream("Where is my order?"))
+    model = ChatOpenAI(base_url=api_url, api_key="unused", model="tandem/support", max_retries=0)
+    answer = model.invoke("Where is my order?").content
+    streamed = "".join(chunk.content for chunk in model.stream("Where is my order?"))
     assert answer.startswith("[You are a friendly") and answer.endswith("| Where is my order?")
     assert streamed.strip() == answer.strip()
 
 
-def test_persona_instruction_retrieval_and_adapter_are_chosen_per_request(echo_model):
+def test_persona_instruction_retrieval_and_adapter_are_chosen_per_request(echo_model, api_url):
     from openai import OpenAI
 
-    with api_server(echo_model) as (url, _):
-        client = OpenAI(base_url=url, api_key="unused", max_retries=0)
-        names = [model.id for model in client.models.list()]
-        client.chat.completions.create(model="tandem/support+base", messages=[{"role": "user", "content": "Hi"}],
-                                       max_tokens=7, temperature=0)
-        _, base_settings = echo_model.calls[-1]
-        client.chat.completions.create(model="tandem/support", messages=[{"role": "user", "content": "Hi"}],
-                                       extra_body={"persona": "engineer", "instruction": "steps"})
-        engineer_prompt = echo_model.calls[-1][0][0].content
+    client = OpenAI(base_url=api_url, api_key="unused", max_retries=0)
+    names = [model.id for model in client.models.list()]
+    client.chat.completions.create(model="tandem/support+base", messages=[{"role": "user", "content": "Hi"}],
+                                   max_tokens=7, temperature=0)
+    _, base_settings = echo_model.calls[-1]
+    client.chat.completions.create(model="tandem/support", messages=[{"role": "user", "content": "Hi"}],
+                                   extra_body={"persona": "engineer", "instruction": "steps"})
+    engineer_prompt = echo_model.calls[-1][0][0].content
     assert names[0] == "tandem" and "tandem/support" in names and "tandem/support+base" in names
     assert base_settings["use_adapter"] is False and base_settings["max_new_tokens"] == 7
     assert base_settings["temperature"] == 0
@@ -87,22 +83,21 @@ def test_persona_instruction_retrieval_and_adapter_are_chosen_per_request(echo_m
     assert catalog.instruction("steps").prompt in engineer_prompt
 
 
-def test_errors_come_in_openais_shape_with_the_right_status(echo_model):
+def test_errors_come_in_openais_shape_with_the_right_status(api_url):
     import openai
     from openai import OpenAI
 
-    with api_server(echo_model) as (url, _):
-        client = OpenAI(base_url=url, api_key="unused", max_retries=0)
-        with pytest.raises(openai.NotFoundError) as unknown:
-            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
-        with pytest.raises(openai.BadRequestError) as last_not_user:
-            client.chat.completions.create(model="tandem", messages=[{"role": "assistant", "content": "Hi"}])
-        with pytest.raises(openai.BadRequestError):
-            client.chat.completions.create(model="tandem", messages=[{"role": "user", "content": "Hi"}], max_tokens=0)
-        status, body = post(f"{url}/chat/completions", b"{not json")
-        too_big = post(f"{url}/chat/completions", b" " * (300 * 1024))
-        unknown_persona = post(f"{url}/chat/completions", json.dumps(
-            {"model": "tandem", "persona": "pirate", "messages": [{"role": "user", "content": "Hi"}]}).encode())
+    client = OpenAI(base_url=api_url, api_key="unused", max_retries=0)
+    with pytest.raises(openai.NotFoundError) as unknown:
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+    with pytest.raises(openai.BadRequestError) as last_not_user:
+        client.chat.completions.create(model="tandem", messages=[{"role": "assistant", "content": "Hi"}])
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model="tandem", messages=[{"role": "user", "content": "Hi"}], max_tokens=0)
+    status, body = post(f"{api_url}/chat/completions", b"{not json")
+    too_big = post(f"{api_url}/chat/completions", b" " * (300 * 1024))
+    unknown_persona = post(f"{api_url}/chat/completions", json.dumps(
+        {"model": "tandem", "persona": "pirate", "messages": [{"role": "user", "content": "Hi"}]}).encode())
     assert unknown.value.body["code"] == "model_not_found" and "tandem/support" in unknown.value.body["message"]
     assert "last message" in last_not_user.value.body["message"]
     assert status == 400 and set(body["error"]) == {"message", "type", "param", "code"}

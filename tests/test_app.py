@@ -7,12 +7,9 @@ import pytest
 from gradio_client import Client
 from gradio_client.utils import Status
 
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-
 from bot.app import BASE, TUNED, build_app, show_passages
 from bot.personas import load_catalog
-from tests.conftest import echo_header, serving, text_of
+from tests.conftest import FixedRetriever, echo_header, serving, text_of
 
 
 @pytest.fixture
@@ -120,13 +117,6 @@ def test_the_app_opens_no_tunnel_and_calls_no_one_whatever_the_environment_says(
     with serving(app) as url:
         ask(Client(url, verbose=False), "hello", "support")
     assert outbound == [] and app.share_url is None
-
-
-class FixedRetriever(BaseRetriever):
-    """Always finds the same passage, so a test can look for it in the prompt."""
-
-    def _get_relevant_documents(self, query, *, run_manager=None):
-        return [Document(page_content="PASSAGE-42: the warranty lasts 24 months.")]
 
 
 @pytest.fixture

@@ -226,7 +226,7 @@ def test_ask_answers_on_the_backend_its_flag_names(engine, wide_model_dir, capsy
 
 def test_eval_takes_the_backend_flag():
     from bot.cli import make_parser
-    from finetune.evaluate import EvalConfig
+    from finetune.evaluation.evaluate import EvalConfig
     from finetune.flags import apply_field_flags
 
     args = make_parser().parse_args(["eval", "--backend", "ctranslate2"])

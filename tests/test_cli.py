@@ -12,6 +12,8 @@ import pytest
 from bot.model_store import DEFAULT_MODEL
 
 TANDEM = str(Path(sys.executable).parent / "tandem")
+KNOWLEDGE = {"warranty.md": "# Warranty\n\nEvery kettle is covered for 24 months.\n"}
+"""The knowledge the grounded answers are checked against (the `knowledge` fixture writes it)."""
 
 
 def tandem(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
@@ -144,13 +146,6 @@ def test_a_bad_knowledge_directory_is_reported_before_any_model_loads(command, t
         # The model is missing too: reaching the loader would report that instead.
         result = tandem(*command, "--knowledge", knowledge, "--model", "/nonexistent-dir")
         assert_user_error(result, f"tandem: --knowledge {knowledge}: not a directory of Markdown (*.md) files")
-
-
-@pytest.fixture
-def knowledge(tmp_path) -> Path:
-    (tmp_path / "kb").mkdir()
-    (tmp_path / "kb" / "warranty.md").write_text("# Warranty\n\nEvery kettle is covered for 24 months.\n")
-    return tmp_path / "kb"
 
 
 @pytest.mark.parametrize("command", [["ask", "How long is the warranty?"], ["chat"]])

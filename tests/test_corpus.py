@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.paths import PROJECT_ROOT
-from finetune.cli import SAMPLE_DOMAIN
-from finetune.data import leakage_report, load_examples
+from finetune.data import SAMPLE_DOMAIN, leakage_report, load_examples
 
 DOMAINS = sorted(p for p in (PROJECT_ROOT / "data").iterdir() if (p / "train.jsonl").is_file())
 

@@ -15,10 +15,10 @@ from bot.errors import PersonaError, TandemError
 from bot.paths import PROJECT_ROOT, shown_path
 from bot.personas import load_catalog
 from finetune.data import Example
-from finetune.evaluate import (GENERAL_QUESTIONS, Cell, EvalConfig, EvalError, load_general_questions, plan_cells,
-                               run_eval, select_questions)
-from finetune.metrics import cosine_pairs, key_fact_recall, unsupported_specifics
-from finetune.report import compare, drift, summarise, verdict
+from finetune.evaluation.evaluate import (GENERAL_QUESTIONS, Cell, EvalConfig, EvalError, load_general_questions,
+                                          plan_cells, run_eval, select_questions)
+from finetune.evaluation.metrics import cosine_pairs, key_fact_recall, unsupported_specifics
+from finetune.evaluation.report import compare, drift, summarise, verdict
 from tests.conftest import tiny_recipe, write_qa
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -39,6 +39,8 @@ EVAL_SET = [
     {"question": "How much is the kettle?", "answer": "The kettle costs $49.95.", "key_facts": ["$49.95"]},
     {"question": "Say hello.", "answer": "Hello."},
 ]
+KNOWLEDGE = {"refunds.md": "# Refunds\n\n## Timing\n\nRefunds take five days.\n",
+        "account.md": "# Account\n\n## Password\n\nUse the reset link on the login page.\n"}
 
 
 def tandem(*args: str) -> subprocess.CompletedProcess:
@@ -47,17 +49,13 @@ def tandem(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def domain(tmp_path_factory) -> SimpleNamespace:
-    """An evaluation set with a paraphrase pair, two knowledge files and two general questions."""
-    root = tmp_path_factory.mktemp("domain")
+def domain(knowledge) -> SimpleNamespace:
+    """An evaluation set with a paraphrase pair, the two KNOWLEDGE files beside it and two general questions."""
+    root = knowledge.parent
     (root / "eval.jsonl").write_text("".join(json.dumps(record) + "\n" for record in EVAL_SET))
-    (root / "knowledge").mkdir()
-    (root / "knowledge" / "refunds.md").write_text("# Refunds\n\n## Timing\n\nRefunds take five days.\n")
-    (root / "knowledge" / "account.md").write_text("# Account\n\n## Password\n\nUse the reset link on the login "
-                                                   "page.\n")
     (root / "general.jsonl").write_text('{"question": "What is the capital of France?"}\n\n'
                                         '{"question": "How many days are in a week?"}\n')
-    return SimpleNamespace(eval=root / "eval.jsonl", knowledge=root / "knowledge", general=root / "general.jsonl")
+    return SimpleNamespace(eval=root / "eval.jsonl", knowledge=knowledge, general=root / "general.jsonl")
 
 
 @pytest.fixture(scope="module")

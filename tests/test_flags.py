@@ -6,8 +6,7 @@ import pytest
 
 from bot.cli import make_parser
 from bot.errors import TandemError
-from finetune.cli import EVAL_FLAGS
-from finetune.evaluate import EvalConfig
+from finetune.evaluation.evaluate import EVAL_FLAGS, EvalConfig
 from finetune.flags import apply_field_flags
 from finetune.recipe import Recipe, RecipeError
 

@@ -5,9 +5,9 @@ import pytest
 from bot.retrieval import HybridRetriever, pair_passage
 from finetune.data import Example
 from finetune.grounding import NOT_IN_PASSAGES, domain_passages, ground_examples
-from finetune.metrics import specifics
+from finetune.specifics import specifics
 
-DOCS = {
+KNOWLEDGE = {
     "refunds.md": "# Refunds\n\n## Window\n\nYou can return any product within 30 days for a full refund.\n",
     "shipping.md": "# Shipping\n\n## Express\n\nExpress delivery costs $9.95 and arrives the next day.\n",
     "contact.md": "# Contact\n\n## E-mail\n\nWrite to help@fernhollow.example about anything else.\n",
@@ -26,15 +26,6 @@ K = 3
 
 
 @pytest.fixture(scope="module")
-def knowledge(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("shop") / "knowledge"
-    directory.mkdir()
-    for name, text in DOCS.items():
-        (directory / name).write_text(text)
-    return directory
-
-
-@pytest.fixture(scope="module")
 def retriever(knowledge) -> HybridRetriever:
     return HybridRetriever.over(domain_passages(EXAMPLES, knowledge), k=K)
 
@@ -47,8 +38,8 @@ def test_the_domain_is_its_documents_and_its_pairs(knowledge):
     later_turn = Example("And after that?", "Then 5 days.", history=({"role": "user", "content": "Hi"},
                                                                      {"role": "assistant", "content": "Hello."}))
     passages = domain_passages([*EXAMPLES, EXAMPLES[0], later_turn], knowledge)
-    assert len(passages) == len(DOCS) + len(EXAMPLES), "a repeated pair once, a turn of a conversation never"
-    assert [p.page_content for p in passages[len(DOCS):]] == [own_pair(e) for e in EXAMPLES]
+    assert len(passages) == len(KNOWLEDGE) + len(EXAMPLES), "a repeated pair once, a turn of a conversation never"
+    assert [p.page_content for p in passages[len(KNOWLEDGE):]] == [own_pair(e) for e in EXAMPLES]
     assert passages[-1].metadata["source"] == "qa:8"
     beside = domain_passages(EXAMPLES, data_file=knowledge.parent / "train.jsonl")
     assert [p.page_content for p in beside] == [p.page_content for p in passages]

@@ -564,7 +564,7 @@ def test_an_eval_config_is_as_strict_as_a_recipe(capsys, tmp_path, field, fragme
 
 
 def test_an_eval_config_still_takes_paths_as_strings(tmp_path):
-    from finetune.evaluate import load_eval_config
+    from finetune.evaluation.evaluate import load_eval_config
 
     config = tmp_path / "eval.yaml"
     config.write_text("data: [a.jsonl, b.csv]\nknowledge: docs\nadapters: [adapters/x]\nlimit: 5\n")

@@ -17,12 +17,12 @@ from bot.personas import load_catalog, load_persona
 from bot.prompts import stated_rules
 from bot.store import ConversationStore
 from bot.versions import kept_versions
-from finetune.candidates import Candidate, candidate_persona, example_pool
-from finetune.cost import cost_lines, find_optimisation, load_optimisation, training_cost
 from finetune.data import Example, load_examples
-from finetune.evaluate import EvalConfig, run_eval
-from finetune.optimise import OptimiseConfig, OptimiseError, run_optimise, split_questions
-from finetune.rewrites import LAYOUTS, RULES, rewrite_prompt, split_sentences
+from finetune.evaluation.cost import cost_lines, find_optimisation, load_optimisation, training_cost
+from finetune.evaluation.evaluate import EvalConfig, run_eval
+from finetune.prompt_search.candidates import Candidate, candidate_persona, example_pool
+from finetune.prompt_search.optimise import OptimiseConfig, OptimiseError, run_optimise, split_questions
+from finetune.prompt_search.rewrites import LAYOUTS, RULES, rewrite_prompt, split_sentences
 from tests.conftest import EchoChatModel, echo_reply, rated
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -383,7 +383,7 @@ def test_tandem_eval_finds_the_newest_optimisation_of_an_evaluated_persona(domai
 
 
 def test_the_persona_is_asked_as_its_model_asks_unless_told_otherwise(tmp_path):
-    from finetune.optimise import _cell
+    from finetune.prompt_search.optimise import _cell
 
     (tmp_path / "tandem-adapter.json").write_text(json.dumps(
         {"base_model": "tiny", "prompt_format": {"few_shot": False, "retrieval": True, "top_k": 3}}))

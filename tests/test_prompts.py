@@ -15,7 +15,7 @@ from bot.chat_model import ROLES
 from bot.personas import load_catalog
 from bot.prompts import MAX_HISTORY_MESSAGES, PromptFormat, apply_template, encode_prompt, render_messages
 from finetune.data import Example
-from finetune.evaluate import Cell
+from finetune.evaluation.evaluate import Cell
 from finetune.rows import tokenize
 from tests.conftest import EchoChatModel
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from bot.paths import PROJECT_ROOT
+from finetune.data import SAMPLE_DOMAIN
 from tests.conftest import REAL_HOME, api_server, rated
 
 DOCS = [PROJECT_ROOT / name for name in ("README.md", "docs/training.md", "docs/evaluation.md", "docs/personas.md",
@@ -28,7 +29,6 @@ DOCS = [PROJECT_ROOT / name for name in ("README.md", "docs/training.md", "docs/
 """The pages whose commands run, in this order: the README's tour first, then the guides whose commands build on it
 (the export needs the tour's my-adapter; the flywheel's compare needs the evaluations before it)."""
 BIN = Path(sys.executable).parent
-SAMPLE = PROJECT_ROOT / "data" / "fernhollow-support"
 
 LONG_RUNNING = {"chat", "serve", "api"}
 """Commands that wait for a person or serve until stopped: test_cli, test_app, test_browser and test_api drive them."""
@@ -109,16 +109,17 @@ def write_user_files(directory: Path) -> None:
     """The files the documented commands name, made small from the sample domain: the test checks that the
     commands work, not how long they take on a full corpus. The flywheel's `data/fernhollow-support/train.jsonl`
     is relative, so here it names 16 rows of the sample corpus."""
-    rows = (SAMPLE / "train.jsonl").read_text().splitlines(keepends=True)[:16]
+    rows = (SAMPLE_DOMAIN / "train.jsonl").read_text().splitlines(keepends=True)[:16]
     with open(directory / "my-faq.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["q", "a"])
         writer.writerows([row["question"], row["answer"]] for row in map(json.loads, rows))
     (directory / "data" / "fernhollow-support").mkdir(parents=True)
     (directory / "data" / "fernhollow-support" / "train.jsonl").write_text("".join(rows))
-    (directory / "my-eval.jsonl").write_text("".join((SAMPLE / "eval.jsonl").read_text().splitlines(keepends=True)[:2]))
+    questions = (SAMPLE_DOMAIN / "eval.jsonl").read_text().splitlines(keepends=True)[:2]
+    (directory / "my-eval.jsonl").write_text("".join(questions))
     (directory / "my-docs").mkdir()
-    shutil.copy(SAMPLE / "knowledge" / "billing-and-refunds.md", directory / "my-docs")
+    shutil.copy(SAMPLE_DOMAIN / "knowledge" / "billing-and-refunds.md", directory / "my-docs")
     (directory / "my-eval.yaml").write_text(MY_EVAL_YAML)
 
 
@@ -147,8 +148,7 @@ def name_the_reports(reports: Path) -> None:
 
 def test_my_eval_yaml_asks_for_what_the_flags_line_asks_for(tmp_path):
     from bot.cli import make_parser
-    from finetune.cli import EVAL_FLAGS
-    from finetune.evaluate import EvalConfig, load_eval_config
+    from finetune.evaluation.evaluate import EVAL_FLAGS, EvalConfig, load_eval_config
     from finetune.flags import apply_field_flags
 
     write_user_files(tmp_path)

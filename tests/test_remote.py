@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
 
 from bot.chain import build_chain
 from bot.chat_model import load_chat_model
@@ -20,7 +18,8 @@ from bot.personas import load_catalog
 from bot.prompts import render_messages
 from bot.remote import RemoteModelError
 from bot.store import ConversationStore
-from tests.conftest import api_server
+from finetune.data import SAMPLE_DOMAIN
+from tests.conftest import FixedRetriever, api_server
 
 TANDEM = str(Path(sys.executable).parent / "tandem")
 SHIPPED = PROJECT_ROOT / "adapters" / "default"
@@ -55,11 +54,6 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
     return line
 
 
-class FixedRetriever(BaseRetriever):
-    def _get_relevant_documents(self, query, *, run_manager=None):
-        return [Document(page_content="PASSAGE-42: the warranty lasts 24 months.")]
-
-
 def test_ask_sends_the_prompt_tandem_rendered_once_and_logs_the_turn_on_the_client(echo_model, tmp_path):
     server_log = ConversationStore(tmp_path / "server.sqlite3")
     with api_server(echo_model, store=server_log) as (url, _):
@@ -79,12 +73,11 @@ def test_ask_sends_the_prompt_tandem_rendered_once_and_logs_the_turn_on_the_clie
     assert server_log.turns() == [], "the client logs the turn; the server does not log it a second time"
 
 
-def test_the_chain_streams_and_asks_for_base_or_tuned_by_name(echo_model):
-    with api_server(echo_model) as (url, _):
-        chain = build_chain(remote(url), load_catalog())
-        tuned = chain.invoke({"question": QUESTION, "persona": "support"})
-        chunks = list(chain.stream({"question": QUESTION, "persona": "support"}))
-        base = chain.invoke({"question": QUESTION, "persona": "support", "adapter": False})
+def test_the_chain_streams_and_asks_for_base_or_tuned_by_name(echo_model, api_url):
+    chain = build_chain(remote(api_url), load_catalog())
+    tuned = chain.invoke({"question": QUESTION, "persona": "support"})
+    chunks = list(chain.stream({"question": QUESTION, "persona": "support"}))
+    base = chain.invoke({"question": QUESTION, "persona": "support", "adapter": False})
     assert len(chunks) > 3 and "".join(chunks).strip() == tuned.strip()
     assert tuned.startswith("[You are a friendly customer support]") and base.startswith("[You are a friendly")
     assert [call[1].get("use_adapter", True) for call in echo_model.calls] == [True, True, False]
@@ -93,10 +86,9 @@ def test_the_chain_streams_and_asks_for_base_or_tuned_by_name(echo_model):
     assert sent(echo_model.calls[2]) == rendered("support", with_examples=True)
 
 
-def test_retrieval_stays_on_the_client_and_its_passages_go_in_the_one_system_message(echo_model):
-    with api_server(echo_model) as (url, _):
-        chain = build_chain(remote(url), load_catalog(), retriever=FixedRetriever())
-        chain.invoke({"question": QUESTION, "persona": "support", "retrieval": True})
+def test_retrieval_stays_on_the_client_and_its_passages_go_in_the_one_system_message(echo_model, api_url):
+    chain = build_chain(remote(api_url), load_catalog(), retriever=FixedRetriever())
+    chain.invoke({"question": QUESTION, "persona": "support", "retrieval": True})
     [call] = echo_model.calls
     assert sent(call) == rendered("support", with_examples=False,
                                   passages=["PASSAGE-42: the warranty lasts 24 months."])
@@ -118,14 +110,13 @@ def test_generation_settings_become_request_fields():
                                                             "temperature": 0.3}
 
 
-def test_eval_runs_its_base_and_tuned_cells_through_the_server(echo_model, tmp_path):
+def test_eval_runs_its_base_and_tuned_cells_through_the_server(echo_model, api_url, tmp_path):
     (tmp_path / "eval.jsonl").write_text("".join(
-        (PROJECT_ROOT / "data" / "fernhollow-support" / "eval.jsonl").read_text().splitlines(keepends=True)[:2]))
+        (SAMPLE_DOMAIN / "eval.jsonl").read_text().splitlines(keepends=True)[:2]))
     (tmp_path / "general.jsonl").write_text(json.dumps({"question": "What is a haiku?"}) + "\n")
-    with api_server(echo_model) as (url, _):
-        result = tandem("eval", "--base-model", f"openai:{url}", "--data", str(tmp_path / "eval.jsonl"),
-                        "--limit", "2", "--prompts", "persona", "--personas", "support",
-                        "--general-questions", str(tmp_path / "general.jsonl"), "--out", str(tmp_path / "reports"))
+    result = tandem("eval", "--base-model", f"openai:{api_url}", "--data", str(tmp_path / "eval.jsonl"),
+                    "--limit", "2", "--prompts", "persona", "--personas", "support",
+                    "--general-questions", str(tmp_path / "general.jsonl"), "--out", str(tmp_path / "reports"))
     assert result.returncode == 0, result.stderr[-2000:]
     [report] = (tmp_path / "reports").iterdir()
     rows = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
@@ -143,20 +134,19 @@ def test_an_eval_of_two_adapters_on_one_server_is_refused(tmp_path):
     assert "one adapter at a time" in one_line_error(result)
 
 
-def test_the_app_compares_base_and_tuned_on_the_server_and_logs_both(echo_model, tmp_path):
+def test_the_app_compares_base_and_tuned_on_the_server_and_logs_both(echo_model, api_url, tmp_path):
     from gradio_client import Client
 
     from bot.app import BASE, TUNED, build_app
     from tests.conftest import serving
 
     store = ConversationStore(tmp_path / "log.sqlite3")
-    with api_server(echo_model) as (url, _):
-        chat_model = remote(url)
-        app = build_app(chat_model, load_catalog(), chat_model.describe(), has_adapter=True, store=store)
-        with serving(app) as app_url:
-            slots = [True, BASE, "support", "direct", False, True, TUNED, "plain", "direct", False,
-                     False, BASE, "plain", "direct", False, False, BASE, "plain", "direct", False]
-            result = Client(app_url, verbose=False).predict(QUESTION, *slots, api_name="/compare")
+    chat_model = remote(api_url)
+    app = build_app(chat_model, load_catalog(), chat_model.describe(), has_adapter=True, store=store)
+    with serving(app) as app_url:
+        slots = [True, BASE, "support", "direct", False, True, TUNED, "plain", "direct", False,
+                 False, BASE, "plain", "direct", False, False, BASE, "plain", "direct", False]
+        result = Client(app_url, verbose=False).predict(QUESTION, *slots, api_name="/compare")
     assert result[8] == "" and result[0].startswith("[You are a friendly") and result[1].startswith("[")
     assert [call[1].get("use_adapter", True) for call in echo_model.calls] == [False, True]
     base, tuned = store.turns()
@@ -176,14 +166,13 @@ def test_a_server_that_is_down_is_one_line():
     assert line == f"tandem: cannot reach the model server at http://127.0.0.1:{port}/v1: [Errno 111] Connection refused"
 
 
-def test_a_wrong_url_and_a_model_the_server_lacks_are_one_line(echo_model):
-    with api_server(echo_model) as (url, _):
-        wrong_path = one_line_error(tandem("ask", "hi", "--model", f"openai:{url.removesuffix('/v1')}",
-                                           "--no-knowledge", "--no-log"))
-        not_http = one_line_error(tandem("ask", "hi", "--model", "openai:localhost:8000", "--no-log"))
-        chain = build_chain(remote(url, model_name="llama-tuned"), load_catalog())
-        with pytest.raises(RemoteModelError, match="answered 404: no model 'llama-tuned'.*must serve llama-tuned"):
-            chain.invoke({"question": "hi"})
+def test_a_wrong_url_and_a_model_the_server_lacks_are_one_line(api_url):
+    wrong_path = one_line_error(tandem("ask", "hi", "--model", f"openai:{api_url.removesuffix('/v1')}",
+                                       "--no-knowledge", "--no-log"))
+    not_http = one_line_error(tandem("ask", "hi", "--model", "openai:localhost:8000", "--no-log"))
+    chain = build_chain(remote(api_url, model_name="llama-tuned"), load_catalog())
+    with pytest.raises(RemoteModelError, match="answered 404: no model 'llama-tuned'.*must serve llama-tuned"):
+        chain.invoke({"question": "hi"})
     assert "answered 404: Not Found (is the URL right? it usually ends in /v1" in wrong_path
     assert not_http == "tandem: --model openai:localhost:8000: expected openai:http://HOST:PORT/v1"
 

@@ -15,7 +15,7 @@ from bot.retrieval import (KNOWLEDGE_FILE, PASSAGE_CHARS, HybridRetriever, adapt
                            split_markdown, words)
 from tests.conftest import EchoChatModel
 
-DOCS = {
+KNOWLEDGE = {
     "shipping.md": "# Shipping\n\n## Delivery times\n\nStandard delivery takes 3 to 5 business days. "
                    "Express delivery arrives the next day for orders placed before noon.\n",
     "refunds.md": "# Refunds\n\n## Refund window\n\nYou can return any product within 30 days for a full refund "
@@ -23,14 +23,6 @@ DOCS = {
     "account.md": "# Account\n\n## Password reset\n\nTo reset your password, open the login page, choose "
                   "'Forgot password' and follow the link we e-mail you.\n",
 }
-
-
-@pytest.fixture(scope="module")
-def knowledge(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("knowledge")
-    for name, text in DOCS.items():
-        (directory / name).write_text(text)
-    return directory
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,7 @@ from bot.adapters import read_card
 from bot.models import default_adapter
 from bot.paths import shipped_adapter_dir
 from bot.retrieval import KNOWLEDGE_FILE, read_passages
-from finetune.cli import SAMPLE_DOMAIN
-from finetune.data import data_hash, load_examples
+from finetune.data import SAMPLE_DOMAIN, data_hash, load_examples
 from finetune.recipe import load_recipe
 from tests.conftest import REAL_HOME
 

@@ -3,7 +3,8 @@ bought against fine-tuning.
 
 Costs come from what a report already holds: training minutes and tokens from the adapter's metrics.json
 (recorded in the manifest by `tandem eval`), prompt tokens per request and seconds per answer from the
-results rows (`finetune.report.summarise`), and an optimisation report's own cost in answers and minutes.
+results rows (`finetune.evaluation.report.summarise`), and an optimisation report's own cost in answers and
+minutes.
 """
 
 import json

@@ -8,8 +8,8 @@ A *cell* is one model variant (the base model, or base + an adapter) under one p
     <lead>+retrieval   the lead persona with the top passages from the domain's knowledge/ files
 
 Every question is answered in every cell through `bot.chain` (greedy decoding, batched by the chat model), scored
-(`finetune.metrics`) and written to `results.jsonl`; the report (`finetune.report`) is computed from
-those rows alone. A set of general, out-of-domain questions is answered by every model variant with
+(`finetune.evaluation.metrics`) and written to `results.jsonl`; the report (`finetune.evaluation.report`) is
+computed from those rows alone. A set of general, out-of-domain questions is answered by every model variant with
 no persona and no passages, to measure how far an adapter drifts from the base model outside its domain.
 """
 
@@ -29,17 +29,19 @@ from bot.backends import BACKEND_HELP, Backend
 from bot.chain import build_chain
 from bot.chat_model import LocalChatModel, is_remote, load_chat_model, resolved_backend
 from bot.models import adapter_base_model, default_adapter, default_model, shipped_adapter_for
-from bot.paths import PROJECT_ROOT, shown_path
+from bot.paths import shown_path
 from bot.personas import Catalog, load_catalog
 from bot.prompts import PromptFormat
 from bot.userinput import MAX_DATA_BYTES, read_user_text, valid_unicode
 from bot.versions import keep_version
 from bot.yamlfiles import load_yaml_model
-from finetune.cost import is_base_variant, other_label, training_cost
-from finetune.data import CsvColumns, Example, load_examples
-from finetune.metrics import cosine_pairs, key_fact_recall, reading_ease, unsupported_specifics
+from finetune.data import SAMPLE_DOMAIN, CsvColumns, Example, columns_from_flags, load_examples
+from finetune.evaluation.cost import is_base_variant, other_label, training_cost
+from finetune.evaluation.metrics import cosine_pairs, key_fact_recall, reading_ease, unsupported_specifics
+from finetune.evaluation.report import print_verdict, write_report
+from finetune.flags import apply_field_flags
 
-SAMPLE_EVAL = PROJECT_ROOT / "data" / "fernhollow-support" / "eval.jsonl"
+SAMPLE_EVAL = SAMPLE_DOMAIN / "eval.jsonl"
 GENERAL_QUESTIONS = Path(__file__).resolve().parent / "general_questions.jsonl"
 DEFAULT_LIMIT = 60
 """The default matrix answers 60 of the sample domain's 165 questions in about 15 minutes on 2 cores (measured: 14.5)."""
@@ -93,6 +95,31 @@ class EvalConfig(BaseModel):
 
 def load_eval_config(path: Path) -> EvalConfig:
     return load_yaml_model(path, EvalConfig, EvalError, strict=True)
+
+
+EVAL_FLAGS = {"data": {"metavar": "FILE"}, "knowledge": {"metavar": "DIR"}, "base_model": {"metavar": "MODEL"},
+              "adapters": {"flag": "adapter", "metavar": "DIR"}, "personas": {"metavar": "IDS"},
+              "prompts": {"metavar": "KINDS"}, "limit": {"metavar": "N"}, "general_questions": {"metavar": "FILE"},
+              "out": {"metavar": "DIR"}, "optimisation": {"metavar": "DIR"}}
+"""How some of EvalConfig's fields read as flags; every field is one (finetune.flags)."""
+
+
+def config_from_flags(args) -> EvalConfig:
+    """The matrix `tandem eval`'s flags ask for: the --config file's fields, then every flag given (flags win);
+    --no-adapter: the base model alone; --all: every question."""
+    config = load_eval_config(args.config) if args.config else EvalConfig()
+    switches = {**({"adapters": []} if args.no_adapter else {}), **({"limit": None} if args.all else {})}
+    return apply_field_flags(config, args, "eval_", custom=EVAL_FLAGS, **switches)
+
+
+def evaluate_from_flags(args) -> int:
+    """`tandem eval` (without --compare): run the matrix, then print the verdict and where the report is."""
+    if args.gate:
+        raise TandemError("--gate needs --compare OLD NEW")
+    out = run_eval(config_from_flags(args), columns=columns_from_flags(args), data_format=args.format)
+    print_verdict(out)
+    print(f"Report: {out / 'report.html'} (and report.md, results.jsonl)")
+    return 0
 
 
 @dataclass(frozen=True)
@@ -175,8 +202,7 @@ def run_eval(config: EvalConfig, catalog: Catalog | None = None, columns: CsvCol
     """Run the matrix through the chain, write results.jsonl and the report, and return the report directory."""
     from tqdm.auto import tqdm
 
-    from finetune.cost import find_optimisation, load_optimisation
-    from finetune.report import write_report
+    from finetune.evaluation.cost import find_optimisation, load_optimisation
 
     catalog = catalog or load_catalog()
     optimised = (load_optimisation(config.optimisation) if config.optimisation is not None

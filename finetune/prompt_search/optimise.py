@@ -4,7 +4,7 @@ the report judges, ending in a new persona file and a before/after report on que
     tandem personas optimise plain --budget-answers 600 --budget-minutes 30
 
 What is searched:
-- the wording of the persona's instruction and rules (`finetune.rewrites`: layout × rules × grounding);
+- the wording of the persona's instruction and rules (`finetune.prompt_search.rewrites`: layout × rules × grounding);
 - which few-shot examples it carries, and how many (2 to `max_examples`): its own, and those of the training data
   and of the conversation log (thumbs-up answers and corrections, scrubbed of personal data) whose answers follow
   its style rules (an example that breaks them would teach breaking them) and that ask nothing the run asks, dev
@@ -13,12 +13,12 @@ What is searched:
 
 How: each wording choice in turn against the best so far (greedy, one coordinate at a time), then random
 one-step changes of the best (a wording choice, an example swapped, added or dropped), each kept when it scores
-higher on the dev questions. A candidate answers them through the chain with `finetune.evaluate.answer_cell` and
-`score_rows`, the path and scores of `tandem eval`, and scores
+higher on the dev questions. A candidate answers them through the chain with
+`finetune.evaluation.evaluate.answer_cell` and `score_rows`, the path and scores of `tandem eval`, and scores
 
     recall_weight × key-fact recall + adherence_weight × adherence − unsupported_penalty × unsupported rate
 
-(percentages from `finetune.report.summarise`). The style rules are never changed: they are the judge.
+(percentages from `finetune.evaluation.report.summarise`). The style rules are never changed: they are the judge.
 
 Bounded and resumable: the budget (answers and minutes, across reruns) keeps back what the held-out comparison
 will cost; every candidate's figures go into a state file under $TANDEM_HOME/optimise/ as soon as measured. The
@@ -47,12 +47,13 @@ from bot.paths import shown_path, tandem_home
 from bot.personas import Catalog, Id, Persona, load_catalog, load_persona
 from bot.store import log_exists, log_location
 from bot.versions import keep_version, persona_text
-from finetune.candidates import Candidate, candidate_persona, describe, example_pool
 from finetune.data import Example, load_examples
-from finetune.evaluate import (SAMPLE_EVAL, Cell, EvalConfig, eval_manifest, load_eval_model, model_variants,
-                               report_dir, retrieve_passages, weights_hash)
-from finetune.report import summarise, write_report
-from finetune.search import Optimiser, State, figures
+from finetune.evaluation.evaluate import (SAMPLE_EVAL, Cell, EvalConfig, eval_manifest, load_eval_model, model_variants,
+                                          report_dir, retrieve_passages, weights_hash)
+from finetune.evaluation.report import print_verdict, summarise, write_report
+from finetune.flags import apply_field_flags
+from finetune.prompt_search.candidates import Candidate, candidate_persona, describe, example_pool
+from finetune.prompt_search.search import Optimiser, State, figures
 
 
 class OptimiseError(TandemError):
@@ -102,6 +103,13 @@ class OptimiseConfig(BaseModel):
     out: Path | None = Field(None, description="the optimised persona file (default: "
                                                "personas-optimised/<new id>.yaml); an original is never overwritten")
     reports: Path = Field(Path("reports"), description="the before/after report goes to REPORTS/<timestamp>/")
+
+
+OPTIMISE_FLAGS = {"data": {"metavar": "FILE"}, "examples": {"metavar": "FILE"}, "db": {"metavar": "URL|FILE"},
+                  "knowledge": {"metavar": "DIR"}, "base_model": {"metavar": "MODEL"},
+                  "adapters": {"flag": "adapter", "metavar": "DIR"}, "out": {"metavar": "FILE"},
+                  "reports": {"metavar": "DIR"}, "new_id": {"metavar": "ID"}}
+"""How some of OptimiseConfig's fields read as flags; every field is one (finetune.flags)."""
 
 
 @dataclass
@@ -184,6 +192,23 @@ def run_optimise(persona_id: str, config: OptimiseConfig, catalog: Catalog | Non
     state.done = {"best": digest, "report": str(report), "persona_file": str(out)}
     state.save()
     return OptimiseResult(out, report, record)
+
+
+def optimise_from_flags(args) -> int:
+    """`tandem personas optimise ID`: run the search as the flags set it, then print the verdict, the new persona
+    file and where the report is."""
+    for directory in args.personas:
+        if not directory.is_dir():
+            raise TandemError(f"--personas {directory}: no such directory")
+    config = apply_field_flags(OptimiseConfig(), args, "optimise_", OptimiseError, OPTIMISE_FLAGS,
+                               **({"adapters": []} if args.no_adapter else {}))
+    result = run_optimise(args.id, config, load_catalog(args.personas), restart=args.restart)
+    if result.reused:
+        print("Nothing new to try within the budget: the saved search's result stands.")
+    print_verdict(result.report)
+    print(f"Persona: {result.persona_file} (use it with --personas {result.persona_file.parent})")
+    print(f"Report: {result.report / 'report.html'} (and report.md, results.jsonl)")
+    return 0
 
 
 def _write_report(optimiser: Optimiser, optimised: Persona, rows: list[dict], record: dict, eval_config: EvalConfig,
@@ -271,7 +296,8 @@ def _settings(original: Persona, config: OptimiseConfig, base: str, adapters: li
 
 def _record(optimiser: Optimiser, best: Candidate, digest: str, new_id: str, stopped: str, rows: list[dict],
             out: Path) -> dict:
-    """The optimisation as the report keeps it (summary.json's "optimisation"; finetune.report shows it)."""
+    """The optimisation as the report keeps it (summary.json's "optimisation", which finetune.evaluation.report
+    shows)."""
     state, config, cell, pool = optimiser.state, optimiser.config, optimiser.cell, optimiser.pool
     before, after = (figures(c, config) for c in summarise(rows))
     search_answers = sum(e["answers"] for e in state.evaluations.values())
@@ -293,7 +319,7 @@ def _record(optimiser: Optimiser, best: Candidate, digest: str, new_id: str, sto
 
 
 def _previous_result(state: State) -> OptimiseResult:
-    from finetune.cost import load_optimisation
+    from finetune.evaluation.cost import load_optimisation
 
     report = Path(state.done["report"])
     return OptimiseResult(Path(state.done["persona_file"]), report, load_optimisation(report), reused=True)

@@ -1,6 +1,7 @@
 """The optimiser's search: candidates measured on the dev questions within a budget, progress saved as it goes.
 
-`tandem personas optimise` (finetune.optimise) sets it up and writes what it finds; see that module's docstring.
+`tandem personas optimise` (finetune.prompt_search.optimise) sets it up and writes what it finds; see that
+module's docstring.
 """
 
 import json
@@ -14,14 +15,14 @@ from bot.chain import build_chain
 from bot.errors import TandemError
 from bot.files import write_atomically
 from bot.personas import Catalog, Persona
-from finetune.candidates import Candidate, PoolExample, candidate_persona, describe
 from finetune.data import Example
-from finetune.evaluate import Cell, answer_cell, score_rows
-from finetune.report import summarise
-from finetune.rewrites import GROUNDING, LAYOUTS, RULES
+from finetune.evaluation.evaluate import Cell, answer_cell, score_rows
+from finetune.evaluation.report import summarise
+from finetune.prompt_search.candidates import Candidate, PoolExample, candidate_persona, describe
+from finetune.prompt_search.rewrites import GROUNDING, LAYOUTS, RULES
 
 if TYPE_CHECKING:
-    from finetune.optimise import OptimiseConfig
+    from finetune.prompt_search.optimise import OptimiseConfig
 
 TRIES = 100
 """Random draws for a change not yet tried before the search counts as exhausted."""

@@ -1,8 +1,8 @@
 """The optimiser's candidates: the few-shot examples fit for a persona, and the persona a candidate describes.
 
-A candidate is a wording (`finetune.rewrites`) and a set of examples by id. The examples come from the persona
-itself, the training data and the conversation log (thumbs-up answers and corrections, scrubbed of personal data
-as `tandem data export` scrubs them), kept only when their answers follow the persona's style rules (an example
+A candidate is a wording (`finetune.prompt_search.rewrites`) and a set of examples by id. The examples come from the
+persona itself, the training data and the conversation log (thumbs-up answers and corrections, scrubbed of personal
+data as `tandem data export` scrubs them), kept only when their answers follow the persona's style rules (an example
 that breaks them would teach breaking them) and when they ask nothing the run asks, dev or held-out (the same
 paraphrase group or the same question: the example would hand the model the answer).
 """
@@ -18,12 +18,12 @@ from bot.personas import Exchange, Persona
 from bot.store import ConversationStore
 from finetune.data import Example, fold_text, load_examples
 from finetune.feedback import SCRUB_KINDS, approved_answer, scrub_text
-from finetune.rewrites import rewrite_prompt
+from finetune.prompt_search.rewrites import rewrite_prompt
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One point of the search: a wording (finetune.rewrites) and few-shot examples by id."""
+    """One point of the search: a wording (finetune.prompt_search.rewrites) and few-shot examples by id."""
 
     layout: str
     rules: str

@@ -10,12 +10,13 @@
 
 import html
 import json
+import sys
 from pathlib import Path
 
 from bot.errors import TandemError
 from bot.reports import METRICS, load_summary
-from finetune.cost import cost_lines, is_base_variant, points
-from finetune.metrics import mean
+from finetune.evaluation.cost import cost_lines, is_base_variant, points
+from finetune.evaluation.metrics import mean
 
 
 def summarise(rows: list[dict]) -> list[dict]:
@@ -176,6 +177,13 @@ def write_report(out: Path, rows: list[dict], manifest: dict, optimisation: dict
     (out / "report.md").write_text(markdown, encoding="utf-8")
     (out / "report.html").write_text(to_html(markdown, "Tandem evaluation report"), encoding="utf-8")
     return out
+
+
+def print_verdict(report: Path) -> None:
+    """The verdict and cost sentences of a report just written, as `tandem eval` and `personas optimise` end."""
+    summary = load_summary(report)
+    for sentence in summary["verdict"] + summary["cost"]:
+        print(sentence)
 
 
 def _fmt(value, unit: str = "") -> str:
@@ -365,3 +373,29 @@ def write_comparison(result: dict, new: Path) -> Path:
     (Path(new) / f"{name}.md").write_text(text, encoding="utf-8")
     (Path(new) / f"{name}.html").write_text(to_html(text, "Tandem report comparison"), encoding="utf-8")
     return Path(new) / f"{name}.html"
+
+
+def compare_from_flags(args) -> int:
+    """`tandem eval --compare OLD NEW`: the deltas per cell, the changed inputs and the regressions, printed and
+    written into NEW; with --gate, exit 1 on any regression."""
+    old, new = args.compare
+    result = compare(old, new, args.max_recall_drop, args.max_adherence_drop)
+    for row in result["cells"]:
+        recall, adherence = row["deltas"]["key_fact_recall"], row["deltas"]["adherence"]
+        parts = [f"recall {_delta(recall)}"] + ([f"adherence {_delta(adherence)}"] if adherence["new"] is not None else [])
+        print(f"{row['cell']}: " + ", ".join(parts))
+    for change in result["changed_inputs"]:
+        print(f"changed: {change}")
+    for regression in result["regressions"]:
+        print(f"REGRESSION {regression}")
+    print(f"Comparison: {write_comparison(result, new)}")
+    if args.gate and result["regressions"]:
+        print(f"tandem: gate failed: {len(result['regressions'])} regression(s)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _delta(entry: dict) -> str:
+    if entry["delta"] is None:
+        return "–"
+    return f"{entry['old']:g} → {entry['new']:g} ({entry['delta']:+g})"

@@ -1,12 +1,11 @@
-"""Scores for one answer or a set of answers: key facts, similarity, style, readability, agreement.
+"""The checkable specifics a text states (numbers, amounts, codes, e-mail addresses) in one normal form.
 
-Every function here is pure (text in, number out) apart from the embedding model, so the report's
-figures can be recomputed from `results.jsonl` alone.
+Training's grounding judges whether a passage supports an answer by them, and evaluation scores key facts and
+unsupported specifics by them, so both compare text the same way.
 """
 
 import re
 import unicodedata
-from functools import lru_cache
 
 NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -41,21 +40,6 @@ def fact_tokens(text: str) -> list[str]:
     return tokens
 
 
-def contains_fact(answer: str, fact: str) -> bool:
-    """Whether the fact's tokens appear, in order and contiguous, among the answer's tokens."""
-    needle, haystack = fact_tokens(fact), fact_tokens(answer)
-    if not needle:
-        return False
-    return any(haystack[i:i + len(needle)] == needle for i in range(len(haystack) - len(needle) + 1))
-
-
-def key_fact_recall(answer: str, key_facts: list[str]) -> float | None:
-    """The share of key facts the answer states (None when the question has no key facts)."""
-    if not key_facts:
-        return None
-    return sum(contains_fact(answer, fact) for fact in key_facts) / len(key_facts)
-
-
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 CODE = re.compile(r"\b(?=[\w-]*[A-Za-z])(?=[\w-]*\d)[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b")
 """Order numbers, plan codes, discount codes: a word that mixes letters and digits ("FH-204", "SPRIG10")."""
@@ -83,41 +67,3 @@ def stated_specifics(text: str, wanted: set[str]) -> set[str]:
     A whole word, not a substring: "$149.95" does not state "$49.95", nor "15 days" "5 days"."""
     own, lowered = specifics(text), text.lower()
     return {s for s in wanted if s in own or re.search(rf"(?<![\w.]){re.escape(s)}(?!\w|\.\d)", lowered)}
-
-
-def unsupported_specifics(answer: str, sources: list[str]) -> list[str]:
-    """The answer's specifics that appear in none of the sources (the passages it was given, the reference)."""
-    stated = specifics(answer)
-    return sorted(stated - stated_specifics("\n".join(sources), stated))
-
-
-@lru_cache(maxsize=1)
-def _hyphenator():
-    import pyphen
-
-    return pyphen.Pyphen(lang="en_US")
-
-
-def reading_ease(text: str) -> float | None:
-    """Flesch reading ease (higher is easier; 60-70 is plain English), syllables by pyphen's hyphenation."""
-    words = re.findall(r"[A-Za-z]+(?:'[a-z]+)?", text)
-    if not words:
-        return None
-    sentences = max(1, len([s for s in re.split(r"[.!?]+(?:\s|$)", text) if s.strip()]))
-    syllables = sum(max(1, len(_hyphenator().positions(word)) + 1) for word in words)
-    return round(206.835 - 1.015 * len(words) / sentences - 84.6 * syllables / len(words), 1)
-
-
-def cosine_pairs(left: list[str], right: list[str]) -> list[float]:
-    """Cosine similarity of each left text with the right text at the same position (MiniLM embeddings)."""
-    from bot.embeddings import embed
-
-    if not left:
-        return []
-    a, b = embed(left), embed(right)
-    return [round(float(x), 4) for x in (a * b).sum(axis=1)]
-
-
-def mean(values) -> float | None:
-    values = [v for v in values if v is not None]
-    return sum(values) / len(values) if values else None
