@@ -193,8 +193,9 @@ def _catalog(args, strict: bool):
 def _chat_model(args):
     from transformers.utils import logging as hf_logging
 
-    from bot.chat_model import is_remote, load_chat_model
+    from bot.chat_model import load_chat_model
     from bot.models import adapter_base_model, default_adapter, default_model, shipped_adapter_for
+    from bot.remote import is_remote
 
     hf_logging.disable_progress_bar()  # loading from the store takes about a second
     adapter = args.adapter

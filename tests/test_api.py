@@ -13,7 +13,7 @@ from bot.cli import main
 from bot.personas import load_catalog
 from bot.prompts import PromptFormat
 from bot.store import ConversationStore
-from tests.conftest import EchoChatModel, api_server
+from tests.conftest import EchoChatModel, FixedRetriever, api_server
 
 
 def post(url: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
@@ -146,16 +146,9 @@ def test_a_full_house_answers_429_at_once_instead_of_queueing():
 def test_every_api_turn_goes_into_the_conversation_log(echo_model, tmp_path):
     from openai import OpenAI
 
-    from langchain_core.documents import Document
-    from langchain_core.retrievers import BaseRetriever
-
-    class OnePassage(BaseRetriever):
-        def _get_relevant_documents(self, query, *, run_manager):
-            return [Document("Returns are free within 30 days.")]
-
     store = ConversationStore(tmp_path / "log.sqlite3")
     echo_model.prompt_format = PromptFormat(retrieval=True)  # a model trained to read passages: retrieval by default
-    with api_server(echo_model, store=store, retriever=OnePassage()) as (url, _):
+    with api_server(echo_model, store=store, retriever=FixedRetriever()) as (url, _):
         client = OpenAI(base_url=url, api_key="unused", max_retries=0)
         client.chat.completions.create(model="tandem/plain", messages=[{"role": "user", "content": "One?"}],
                                        user="shop-frontend")

@@ -27,7 +27,8 @@ from bot.errors import TandemError
 from bot.adapters import adapter_format, read_card
 from bot.backends import BACKEND_HELP, Backend
 from bot.chain import build_chain
-from bot.chat_model import LocalChatModel, is_remote, load_chat_model, resolved_backend
+from bot.chat_model import LocalChatModel, load_chat_model, resolved_backend
+from bot.remote import is_remote
 from bot.models import adapter_base_model, default_adapter, default_model, shipped_adapter_for
 from bot.paths import shown_path
 from bot.personas import Catalog, load_catalog
@@ -315,21 +316,14 @@ def retrieve_passages(config: EvalConfig, adapters: list[Path], questions: list[
     pairs, as serving uses it), else the knowledge/ directory beside the evaluation data.
     """
     from bot.chain import find_passages
-    from bot.retrieval import adapter_knowledge, knowledge_beside, load_knowledge
+    from bot.retrieval import choose_knowledge
 
     prompt_format = adapter_format(adapters[0]) if adapters else PromptFormat()
-    k, max_chars = config.top_k or prompt_format.top_k, prompt_format.passage_chars
-    retriever = None
-    if config.knowledge is not None:
-        retriever = load_knowledge(config.knowledge, k, max_chars)
-    elif adapters:
-        retriever = adapter_knowledge(adapters[0], k, max_chars)
+    retriever = choose_knowledge(config.top_k or prompt_format.top_k, prompt_format.passage_chars, config.knowledge,
+                                 adapters[0] if adapters else None, beside=config.data[0])
     if retriever is None:
-        knowledge = knowledge_beside(config.data[0])
-        if knowledge is None:
-            raise EvalError(f"the retrieval cells need knowledge: no knowledge/ directory beside {config.data[0]} and "
-                            "no adapter that carries its own; pass --knowledge DIR or leave retrieval out of --prompts")
-        retriever = load_knowledge(knowledge, k, max_chars)
+        raise EvalError(f"the retrieval cells need knowledge: no knowledge/ directory beside {config.data[0]} and "
+                        "no adapter that carries its own; pass --knowledge DIR or leave retrieval out of --prompts")
     return {q.question: find_passages(retriever, q.question) for q in questions}
 
 
