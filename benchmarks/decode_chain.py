@@ -68,11 +68,23 @@ def main(args: argparse.Namespace) -> None:
     say(f"{engine.describe()}, {torch.get_num_threads()} threads, spinning {bot.engines.ONNX_SPINNING}; prompt of "
         f"{len(prompt)} tokens, {args.tokens} new tokens, {args.runs} runs each")
 
-    def engine_run() -> list[float]:
-        return [time.perf_counter() for _ in engine.stream(prompt, sampling)]
+    generated = []  # the tokens the engine gave in the current run: the chain's chunks may join several
+    engine_stream = engine.stream
 
-    def chain_run() -> list[float]:
-        return [time.perf_counter() for _ in chain.stream(inputs)]
+    def counted_stream(*args, **kwargs):
+        for token in engine_stream(*args, **kwargs):
+            generated.append(token)
+            yield token
+
+    engine.stream = counted_stream
+
+    def engine_run() -> tuple[list[float], int]:
+        generated.clear()
+        return [time.perf_counter() for _ in engine.stream(prompt, sampling)], len(generated)
+
+    def chain_run() -> tuple[list[float], int]:
+        generated.clear()
+        return [time.perf_counter() for _ in chain.stream(inputs)], len(generated)
 
     if args.profile:
         profiler = cProfile.Profile()
@@ -93,8 +105,8 @@ def main(args: argparse.Namespace) -> None:
                     rows["api (SSE)", load] = speed(api_run, args.runs)
             for path in ("engine", "chain", "api (SSE)"):
                 if (path, load) in rows:
-                    tokens_per_s, chunks = rows[path, load]
-                    print(f"{path:>10} {load:>6}: {tokens_per_s:6.1f} tokens/s ({chunks} chunks after the first)")
+                    tokens_per_s, tokens = rows[path, load]
+                    print(f"{path:>10} {load:>6}: {tokens_per_s:6.1f} tokens/s ({tokens} tokens)", flush=True)
     finally:
         if api is not None:
             api[1].terminate()
@@ -108,13 +120,13 @@ def main(args: argparse.Namespace) -> None:
 
 
 def speed(run, runs: int) -> tuple[float, int]:
-    """Median tokens/s after the first chunk over `runs` runs, and how many chunks came after the first."""
-    rates, chunks = [], 0
+    """Median tokens/s over `runs` runs: the tokens after the first over the seconds from the first chunk to the
+    last; and the tokens of the last run."""
+    rates, tokens = [], 0
     for _ in range(runs):
-        stamps = run()
-        chunks = len(stamps) - 1
-        rates.append(chunks / max(stamps[-1] - stamps[0], 1e-9))
-    return statistics.median(rates), chunks
+        stamps, tokens = run()
+        rates.append((tokens - 1) / max(stamps[-1] - stamps[0], 1e-9))
+    return statistics.median(rates), tokens
 
 
 @contextmanager
@@ -140,7 +152,8 @@ def api_server(model: str, tokens: int):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "TANDEM_MODEL": model, "OMP_NUM_THREADS": str(torch.get_num_threads())}
+    env = {**os.environ, "TANDEM_MODEL": model, "OMP_NUM_THREADS": str(torch.get_num_threads()),
+           bot.engines.SPINNING_ENV: bot.engines.ONNX_SPINNING}
     process = subprocess.Popen([str(Path(sys.executable).parent / "tandem"), "api", "--port", str(port),
                                 "--max-tokens", str(tokens)], env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"
@@ -157,12 +170,14 @@ def api_server(model: str, tokens: int):
     raise SystemExit("tandem api did not answer within 10 minutes")
 
 
-def sse_run(api, messages: list[dict], tokens: int, repetition_penalty: float) -> list[float]:
-    """The arrival time of every content chunk of one streamed `tandem/raw` answer (greedy, end tokens not
-    ignored there: the prompt asks for a long answer, and --tokens caps it)."""
+def sse_run(api, messages: list[dict], tokens: int, repetition_penalty: float) -> tuple[list[float], int]:
+    """The arrival time of every content chunk of one streamed `tandem/raw` answer, and its completion tokens as
+    the server counts them in its final usage (greedy; end tokens are not ignored there: the prompt asks for a long
+    answer, and --tokens caps it)."""
     url, _ = api
     body = json.dumps({"model": "tandem/raw", "messages": messages, "stream": True, "max_tokens": tokens,
                        "temperature": 0, "repetition_penalty": repetition_penalty}).encode()
+    # Server-sent events carry one chunk per piece of text, about a token each; counted as tokens here.
     request = urllib.request.Request(f"{url}/chat/completions", body, {"Content-Type": "application/json"})
     stamps = []
     with urllib.request.urlopen(request, timeout=600) as response:
@@ -171,7 +186,7 @@ def sse_run(api, messages: list[dict], tokens: int, repetition_penalty: float) -
                 delta = json.loads(line[6:])["choices"][0]["delta"]
                 if delta.get("content"):
                     stamps.append(time.perf_counter())
-    return stamps
+    return stamps, len(stamps)
 
 
 def say(message: str) -> None:

@@ -12,6 +12,7 @@ call, so two requests never share the cores.
 """
 
 import json
+import os
 import queue
 import threading
 from abc import ABC, abstractmethod
@@ -24,8 +25,11 @@ from bot.backends import BACKENDS, MANIFEST, REFERENCE_BACKEND, convert_model
 from bot.errors import TandemError
 from bot.models import LoadedModel, checked_source, load_model, load_tokenizer
 
-ONNX_SPINNING = "1"
-"""Whether ONNX Runtime's worker threads spin while they wait for work ("1") or sleep ("0")."""
+SPINNING_ENV = "TANDEM_ONNX_SPINNING"
+ONNX_SPINNING = os.environ.get(SPINNING_ENV, "0")
+"""Whether ONNX Runtime's worker threads spin while they wait for work ("1") or sleep ("0", the default). Spinning
+decodes about a third faster on an idle machine and half as fast when another process keeps a core busy
+(benchmarks/decode_chain.py); $TANDEM_ONNX_SPINNING=1 suits a server that runs nothing else."""
 SAMPLING_TOP_K = 50
 """Sampling draws from the 50 likeliest tokens, as transformers' generate() does when a model sets no top_k."""
 
@@ -93,8 +97,8 @@ def end_ids(tokenizer, generation_config) -> set[int]:
 
 
 class TorchEngine(Engine):
-    """transformers' generate() on the PyTorch model, in a worker thread while streaming (generate() blocks; its
-    streamer hands each token over and a stopping criterion ends it when the stream is closed)."""
+    """transformers' generate() on the PyTorch model, on a worker thread while streaming (its streamer hands each
+    token over, and a stopping criterion ends it when the stream is closed)."""
 
     batches = True
 
@@ -107,51 +111,34 @@ class TorchEngine(Engine):
         import torch
         from transformers import StoppingCriteria
 
-        tokens: queue.Queue = queue.Queue()
-        cancelled = threading.Event()
-        failure: list[BaseException] = []
-
-        class Handover:
-            """The streamer generate() feeds: the prompt first (skipped), then each new token."""
-
-            prompt_seen = False
-
-            def put(self, value) -> None:
-                if self.prompt_seen:
-                    for token in value.reshape(-1).tolist():
-                        tokens.put(token)
-                self.prompt_seen = True
-
-            def end(self) -> None:
-                tokens.put(None)
-
-        class StopWhenCancelled(StoppingCriteria):
-            def __call__(self, input_ids, scores, **_) -> bool:
-                return cancelled.is_set()
-
-        def run() -> None:
-            try:
-                with torch.inference_mode(), self._adapter(use_adapter):
-                    self._seed(sampling)
-                    self.model.generate(input_ids=torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt),
-                                        dtype=torch.long), streamer=Handover(),
-                                        stopping_criteria=[StopWhenCancelled()], **self._settings(sampling))
-            except BaseException as error:  # raised again in the reader's thread below
-                failure.append(error)
-            finally:
-                tokens.put(None)
-
         self._check_base_available(use_adapter)
-        thread = threading.Thread(target=run, name="tandem-generate", daemon=True)
-        thread.start()
-        try:
-            while (token := tokens.get()) is not None and token not in self.end_ids:
-                yield token
-        finally:
-            cancelled.set()  # the reader stopped early (Stop button, closed stream): generate() ends at the next token
-            thread.join()
-        if failure:
-            raise failure[0]
+
+        def produce(put, cancelled: threading.Event) -> None:
+            class Handover:
+                """The streamer generate() feeds: the prompt first (skipped), then each new token."""
+
+                prompt_seen = False
+
+                def put(self, value) -> None:
+                    if self.prompt_seen:
+                        for token in value.reshape(-1).tolist():
+                            put(token)
+                    self.prompt_seen = True
+
+                def end(self) -> None:
+                    pass
+
+            class StopWhenCancelled(StoppingCriteria):
+                def __call__(self, input_ids, scores, **_) -> bool:
+                    return cancelled.is_set()
+
+            with torch.inference_mode(), self._adapter(use_adapter):
+                self._seed(sampling)
+                self.model.generate(input_ids=torch.tensor([prompt]), streamer=Handover(),
+                                    attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
+                                    stopping_criteria=[StopWhenCancelled()], **self._settings(sampling))
+
+        yield from _read_ahead(produce, self.end_ids)
 
     def generate(self, prompts: list[list[int]], sampling: Sampling, use_adapter: bool = True) -> list[list[int]]:
         """One left-padded generate() for the batch: one forward pass per step for every row."""
@@ -192,6 +179,34 @@ class TorchEngine(Engine):
         return {**settings, "do_sample": True, "temperature": sampling.temperature, "top_p": sampling.top_p}
 
 
+def _read_ahead(produce, end: frozenset[int]) -> Iterator[int]:
+    """The tokens `produce(put, cancelled)` puts, generated on a worker thread while the reader handles the ones
+    before (so the engine never waits for the text, the leak guard and LangChain between two tokens), up to the
+    first end token. Closing the stream sets `cancelled`, which `produce` checks at every token, and waits for it."""
+    tokens: queue.Queue = queue.Queue()
+    cancelled = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            produce(tokens.put, cancelled)
+        except BaseException as error:  # raised again in the reader's thread below
+            failure.append(error)
+        finally:
+            tokens.put(None)
+
+    thread = threading.Thread(target=run, name="tandem-generate", daemon=True)
+    thread.start()
+    try:
+        while (token := tokens.get()) is not None and token not in end:
+            yield token
+    finally:
+        cancelled.set()  # the reader stopped early (Stop button, closed stream): generation ends at the next token
+        thread.join()
+    if failure:
+        raise failure[0]
+
+
 def _until_end(tokens: list[int], end: frozenset[int]) -> list[int]:
     """The answer up to (without) its first end token."""
     return next((tokens[:i] for i, token in enumerate(tokens) if token in end), tokens)
@@ -219,12 +234,14 @@ class ConvertedEngine(Engine):
 
 
 class OnnxEngine(ConvertedEngine):
-    """ONNX Runtime GenAI: a token per call, so a stream is a loop that ends when its reader stops. A batch's
+    """ONNX Runtime GenAI: a token per call, in a loop on a worker thread that ends when its reader stops. A batch's
     prompts are answered one after another: each answer is then what it would be alone."""
 
     def _load(self, directory: Path):
         import onnxruntime_genai as og
 
+        if ONNX_SPINNING not in ("0", "1"):
+            raise TandemError(f"${SPINNING_ENV}={ONNX_SPINNING!r}: expected 0 (worker threads sleep) or 1 (they spin)")
         config = og.Config(str(directory))
         options = {"intra_op_num_threads": self.threads, "session.intra_op.allow_spinning": ONNX_SPINNING}
         config.overlay(json.dumps({"model": {"decoder": {"session_options": options}}}))
@@ -241,16 +258,20 @@ class OnnxEngine(ConvertedEngine):
             options.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=SAMPLING_TOP_K,
                            random_seed=_random_seed(sampling))
         params.set_search_options(**options)
-        generator = og.Generator(model, params)
-        generator.append_tokens(prompt)
-        for _ in range(sampling.max_new_tokens):
-            if generator.is_done():
-                return
-            generator.generate_next_token()
-            token = int(generator.get_next_tokens()[0])
-            if token in self.end_ids:
-                return
-            yield token
+
+        def produce(put, cancelled: threading.Event) -> None:
+            generator = og.Generator(model, params)
+            generator.append_tokens(prompt)
+            for _ in range(sampling.max_new_tokens):
+                if cancelled.is_set() or generator.is_done():
+                    return
+                generator.generate_next_token()
+                token = int(generator.get_next_tokens()[0])
+                put(token)
+                if token in self.end_ids:
+                    return
+
+        yield from _read_ahead(produce, self.end_ids)
 
 
 def _random_seed(sampling: Sampling) -> int:

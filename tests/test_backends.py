@@ -281,3 +281,11 @@ def test_the_shipped_adapter_answers_on_each_engine(engine, monkeypatch, every_c
     tuned, base = [chain.invoke({"question": "How much does the Sprigbox Mini cost?", "persona": "support",
                                  "adapter": adapter}) for adapter in (True, False)]
     assert tuned.strip() and base.strip() and tuned != base
+
+
+def test_a_spinning_setting_that_is_not_0_or_1_is_one_line(wide_model_dir, monkeypatch):
+    import bot.engines
+
+    monkeypatch.setattr(bot.engines, "ONNX_SPINNING", "yes")
+    with pytest.raises(TandemError, match=r"\$TANDEM_ONNX_SPINNING='yes': expected 0 \(worker threads sleep\) or 1"):
+        load_engine(str(wide_model_dir), None, "onnxruntime", FLOAT32["onnxruntime"])
