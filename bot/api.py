@@ -37,9 +37,10 @@ from dataclasses import dataclass, field
 from bot.answering import Answerer, Turn
 from bot.chain import check_question
 from bot.errors import TandemError
-from bot.personas import Catalog
+from bot.flags import answerer_from_flags
+from bot.personas import Catalog, catalog_from_flags
 from bot.remote import BASE_NAME, TUNED_NAME
-from bot.userinput import valid_unicode
+from bot.userinput import printable, read_user_text, valid_unicode
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_TOKENS = 512
@@ -382,3 +383,35 @@ def _stream_events(context: ApiContext, chat: ChatRequest, place: Place):
         yield "data: [DONE]\n\n"
     finally:
         place.give_back()
+
+
+# The command line --------------------------------------------------------------------------------------
+
+def serve_from_flags(args) -> int:
+    """`tandem api`: check the keys and limits the flags give, load the model, and serve until interrupted."""
+    import uvicorn
+
+    keys = _keys_from_flags(args)
+    for flag, value in (("--max-tokens", args.max_tokens), ("--capacity", args.capacity)):
+        if value is not None and value < 1:
+            raise TandemError(f"{flag} must be at least 1")
+    answerer = answerer_from_flags(args, catalog_from_flags(args, strict=False))
+    context = ApiContext(answerer=answerer, api_keys=frozenset(keys), capacity=args.capacity or CAPACITY,
+                         max_tokens=args.max_tokens or MAX_TOKENS)
+    store = answerer.store
+    print(f"Tandem API on http://{args.host}:{args.port}/v1 ({printable(answerer.chat_model.describe())}); "
+          + ("conversation log off" if store is None else f"conversation log: {printable(store.location)}"), flush=True)
+    uvicorn.run(build_api(context), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _keys_from_flags(args) -> set[str]:
+    """The keys of --api-key and --api-keys-file; a non-local --host without any is refused."""
+    keys = set(args.api_key)
+    if args.api_keys_file is not None:
+        text = read_user_text(args.api_keys_file)
+        keys |= {line.strip() for line in text.splitlines() if line.strip()}
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not keys:
+        raise TandemError(f"binding to {args.host} exposes the API beyond this machine; add --api-key KEY "
+                          "or --api-keys-file FILE")
+    return keys

@@ -16,9 +16,11 @@ from langchain_core.retrievers import BaseRetriever
 from bot.answering import Answerer, Turn, new_session_id
 from bot.chain import MAX_MESSAGE_CHARS
 from bot.errors import TandemError
+from bot.flags import chat_model_from_flags, check_knowledge, retriever_from_flags, store_from_flags
 from bot.persona_stats import HEADERS, plot_stats, stats_rows, version_stats
-from bot.personas import Catalog
+from bot.personas import Catalog, catalog_from_flags
 from bot.store import ConversationStore
+from bot.userinput import printable
 
 QUEUE_SIZE = 16
 """Requests waiting beyond this get "queue is full" at once instead of an endless spinner."""
@@ -337,3 +339,34 @@ def compare_tab(context: AppContext) -> None:
     handler = bound(compare, context)
     run.click(handler, inputs=inputs, outputs=[*answers, *latencies, status], api_name="compare")
     question.submit(handler, inputs=inputs, outputs=[*answers, *latencies, status], api_name=False)
+
+
+# The command line --------------------------------------------------------------------------------------
+
+def serve_from_flags(args) -> int:
+    """`tandem serve`: check --host and --auth, load the model, and serve the app until interrupted."""
+    auth = _auth_from_flags(args)
+    catalog = catalog_from_flags(args, strict=False)
+    check_knowledge(args)
+    store = store_from_flags(args)
+    chat_model = chat_model_from_flags(args)
+    app = build_app(chat_model, catalog, chat_model.describe(), args.max_chars,
+                    retriever=retriever_from_flags(args, chat_model), has_adapter=chat_model.adapter is not None,
+                    store=store, reports=args.reports)
+    print(f"Tandem chat on http://{args.host}:{args.port} ({printable(chat_model.describe())}); "
+          + ("conversation log off" if store is None else f"conversation log: {printable(store.location)}"), flush=True)
+    launch(app, args.host, args.port, auth)
+    return 0
+
+
+def _auth_from_flags(args) -> tuple[str, str] | None:
+    """--auth USER:PASSWORD as a pair; a non-local --host without it is refused."""
+    auth = None
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not (sep and user and password):
+            raise TandemError("--auth takes USER:PASSWORD")
+        auth = (user, password)
+    if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
+        raise TandemError(f"binding to {args.host} exposes the chat beyond this machine; add --auth USER:PASSWORD")
+    return auth

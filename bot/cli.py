@@ -6,19 +6,18 @@
     tandem api --port 8000
     tandem personas list --json
     tandem models pull
+
+The parser is built here; each `run_*` is one call into the module that owns the command, which reads its
+flags (the objects several commands build from the same flags are in `bot.flags`).
 """
 
 import argparse
-import json
 import sys
-from contextlib import closing
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from bot.errors import TandemError
-from bot.userinput import check_text, printable, read_user_text, terminal_text
-
-EXIT_USER_ERROR = 2
+from bot.errors import EXIT_USER_ERROR, TandemError
+from bot.userinput import printable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,304 +172,64 @@ def _add_knowledge_options(parser: argparse.ArgumentParser) -> None:
     knowledge.add_argument("--no-knowledge", action="store_true", help="no retrieval")
 
 
-def _catalog(args, strict: bool):
-    """Personas from the shipped and --personas directories; broken files are fatal only when strict."""
-    from bot.personas import load_catalog
-
-    for directory in args.personas:
-        if not directory.is_dir():
-            raise TandemError(f"--personas {directory}: no such directory")
-    catalog = load_catalog(args.personas)
-    if catalog.errors:
-        if strict:
-            raise TandemError(catalog.errors[0] + (f" (and {len(catalog.errors) - 1} more files)"
-                                                  if len(catalog.errors) > 1 else ""))
-        for error in catalog.errors:
-            print(f"tandem: skipped {printable(error)}", file=sys.stderr)
-    return catalog
-
-
-def _chat_model(args):
-    from transformers.utils import logging as hf_logging
-
-    from bot.chat_model import load_chat_model
-    from bot.models import adapter_base_model, default_adapter, default_model, shipped_adapter_for
-    from bot.remote import is_remote
-
-    hf_logging.disable_progress_bar()  # loading from the store takes about a second
-    adapter = args.adapter
-    if adapter is None and not args.no_adapter:
-        # A server named by openai:URL serves the shipped adapter too, by default (bot.remote).
-        adapter = default_adapter() if is_remote(args.model) else shipped_adapter_for(args.model or default_model())
-    model = args.model or (adapter and adapter_base_model(adapter)) or default_model()
-    return load_chat_model(model, adapter, args.backend)
-
-
-def _check_knowledge(args) -> None:
-    """A --knowledge directory that cannot work is reported before any model is loaded."""
-    if args.knowledge is not None and not (args.knowledge.is_dir() and any(args.knowledge.rglob("*.md"))):
-        raise TandemError(f"--knowledge {args.knowledge}: not a directory of Markdown (*.md) files")
-
-
-def _retriever(args, chat_model):
-    """--knowledge DIR, else the knowledge the adapter was trained to read (when it was), else none."""
-    from bot.chain import default_retriever
-
-    if args.no_knowledge:
-        return None
-    if args.knowledge is not None:
-        print(f"tandem: indexing {printable(args.knowledge)} for retrieval", file=sys.stderr, flush=True)
-    return default_retriever(chat_model, args.knowledge)
-
-
-def _store(args):
-    """The conversation log --db names (or the default one), or None with --no-log; opened before the model loads,
-    so a log that cannot be reached costs no wait."""
-    from bot.store import ConversationStore
-
-    return None if args.no_log else ConversationStore(args.db)
-
-
-def _check_choice(catalog, persona: str | None, instruction: str | None) -> tuple[str, str]:
-    persona = catalog.persona(persona or catalog.default_persona).id
-    instruction = catalog.instruction(instruction or catalog.default_instruction).id
-    return persona, instruction
-
-
 def run_ask(args) -> int:
-    from bot.answering import Answerer, Turn, new_session_id
-    from bot.chain import check_question
+    from bot.terminal import ask_from_flags
 
-    catalog = _catalog(args, strict=False)
-    persona, instruction = _check_choice(catalog, args.persona, args.instruction)
-    check_text(args.question, "the question")
-    check_question(args.question, args.max_chars)  # before the model load, so a typo costs nothing
-    _check_knowledge(args)
-    store = _store(args)
-    chat_model = _chat_model(args)
-    answerer = Answerer(chat_model, catalog, _retriever(args, chat_model), store, args.max_chars)
-    # Retrieval is asked for whenever there is knowledge: also for a base model, whose prompt format has it off.
-    turn = Turn(args.question, new_session_id("ask"), persona, instruction, history=[], retrieval=True)
-    with closing(answerer.stream(turn)) as pieces:  # Ctrl-C: the answer is logged as it stood, as Stop in the app
-        for piece in pieces:
-            sys.stdout.write(terminal_text(piece))
-            sys.stdout.flush()
-    sys.stdout.write("\n")
-    return 0
-
-
-CHAT_HELP = """commands: /persona ID   /instruction ID   /personas   /instructions   /reset   /help   /quit
-Ctrl-C stops an answer; Ctrl-D or /quit leaves."""
+    return ask_from_flags(args)
 
 
 def run_chat(args) -> int:
-    from bot.answering import Answerer, Turn, new_session_id
+    from bot.terminal import chat_from_flags
 
-    catalog = _catalog(args, strict=False)
-    persona, instruction = _check_choice(catalog, args.persona, args.instruction)
-    _check_knowledge(args)
-    store = _store(args)
-    session_id = new_session_id("chat")
-    chat_model = _chat_model(args)
-    answerer = Answerer(chat_model, catalog, _retriever(args, chat_model), store, args.max_chars)
-    if hasattr(sys.stdin, "reconfigure"):
-        # Bytes that are not UTF-8 become lone surrogates that check_text refuses, instead of an exception
-        # out of input() that would end the session.
-        sys.stdin.reconfigure(errors="surrogateescape")
-    print(f"Tandem chat on {printable(chat_model.describe())}\npersona: {persona}, instruction: {instruction}\n{CHAT_HELP}")
-    while True:
-        try:
-            line = input(f"[{persona}] you> ")
-        except EOFError:
-            print()
-            return 0
-        command, _, rest = line.strip().partition(" ")
-        try:
-            if command == "/quit":
-                return 0
-            elif command == "/help":
-                print(CHAT_HELP)
-            elif command == "/persona":
-                persona = catalog.persona(rest.strip()).id
-                print(f"persona: {catalog.personas[persona].label()} (applies from the next message)")
-            elif command == "/instruction":
-                instruction = catalog.instruction(rest.strip()).id
-                print(f"instruction: {catalog.instructions[instruction].title}")
-            elif command == "/personas":
-                print("\n".join(f"{p.id}\t{p.label()}" for p in catalog.personas.values()))
-            elif command == "/instructions":
-                print("\n".join(f"{i.id}\t{i.title}" for i in catalog.instructions.values()))
-            elif command == "/reset":
-                session_id = new_session_id("chat")  # a new conversation, with no history
-                print("history cleared")
-            elif command.startswith("/"):
-                print(f"unknown command {command}; {CHAT_HELP}")
-            else:
-                check_text(line, "the message")
-                # No history given: the answerer keeps the session's, as embedding apps are told to.
-                _print_answer(answerer.stream(Turn(line, session_id, persona, instruction, retrieval=True)))
-        except TandemError as error:
-            print(f"tandem: {printable(error)}")
-
-
-def _print_answer(pieces) -> None:
-    """Print the answer as it streams; Ctrl-C stops it and keeps what was said so far."""
-    with closing(pieces):
-        try:
-            print("bot> ", end="", flush=True)
-            for piece in pieces:
-                print(terminal_text(piece), end="", flush=True)
-        except KeyboardInterrupt:
-            print(" [stopped]", end="")
-        finally:
-            print()
+    return chat_from_flags(args)
 
 
 def run_serve(args) -> int:
-    from bot.app import build_app, launch
+    from bot.app import serve_from_flags
 
-    local = args.host in ("127.0.0.1", "localhost", "::1")
-    auth = None
-    if args.auth:
-        user, sep, password = args.auth.partition(":")
-        if not (sep and user and password):
-            raise TandemError("--auth takes USER:PASSWORD")
-        auth = (user, password)
-    if not local and auth is None:
-        raise TandemError(f"binding to {args.host} exposes the chat beyond this machine; add --auth USER:PASSWORD")
-    catalog = _catalog(args, strict=False)
-    _check_knowledge(args)
-    store = _store(args)
-    chat_model = _chat_model(args)
-    app = build_app(chat_model, catalog, chat_model.describe(), args.max_chars, retriever=_retriever(args, chat_model),
-                    has_adapter=chat_model.adapter is not None, store=store, reports=args.reports)
-    print(f"Tandem chat on http://{args.host}:{args.port} ({printable(chat_model.describe())}); "
-          + ("conversation log off" if store is None else f"conversation log: {printable(store.location)}"), flush=True)
-    launch(app, args.host, args.port, auth)
-    return 0
+    return serve_from_flags(args)
 
 
 def run_api(args) -> int:
-    import uvicorn
+    from bot.api import serve_from_flags
 
-    from bot.answering import Answerer
-    from bot.api import CAPACITY, MAX_TOKENS, ApiContext, build_api
-
-    keys = set(args.api_key)
-    if args.api_keys_file is not None:
-        text = read_user_text(args.api_keys_file)
-        keys |= {line.strip() for line in text.splitlines() if line.strip()}
-    if args.host not in ("127.0.0.1", "localhost", "::1") and not keys:
-        raise TandemError(f"binding to {args.host} exposes the API beyond this machine; add --api-key KEY "
-                          "or --api-keys-file FILE")
-    for flag, value in (("--max-tokens", args.max_tokens), ("--capacity", args.capacity)):
-        if value is not None and value < 1:
-            raise TandemError(f"{flag} must be at least 1")
-    catalog = _catalog(args, strict=False)
-    _check_knowledge(args)
-    store = _store(args)
-    chat_model = _chat_model(args)
-    context = ApiContext(
-        answerer=Answerer(chat_model, catalog, _retriever(args, chat_model), store, args.max_chars),
-        api_keys=frozenset(keys), capacity=args.capacity or CAPACITY, max_tokens=args.max_tokens or MAX_TOKENS)
-    print(f"Tandem API on http://{args.host}:{args.port}/v1 ({printable(chat_model.describe())}); "
-          + ("conversation log off" if store is None else f"conversation log: {printable(store.location)}"), flush=True)
-    uvicorn.run(build_api(context), host=args.host, port=args.port, log_level="warning")
-    return 0
+    return serve_from_flags(args)
 
 
 def run_personas_list(args) -> int:
-    catalog = _catalog(args, strict=False)
-    if args.json:
-        print(json.dumps([p.model_dump() for p in catalog.personas.values()], indent=2))
-    else:
-        for p in catalog.personas.values():
-            print(f"{p.id}\t{p.title}\t{p.audience}")
-    return EXIT_USER_ERROR if catalog.errors else 0
+    from bot.personas import list_from_flags
+
+    return list_from_flags(args)
 
 
 def run_personas_show(args) -> int:
-    from bot.versions import persona_text
+    from bot.versions import show_from_flags
 
-    catalog = _catalog(args, strict=False)
-    print(persona_text(catalog.persona(args.id)), end="")
-    return 0
+    return show_from_flags(args)
 
 
 def run_personas_stats(args) -> int:
-    from datetime import date
+    from bot.persona_stats import stats_from_flags
 
-    from bot.persona_stats import plot_stats, stats_json, stats_text, version_stats
-
-    try:
-        since = date.fromisoformat(args.since) if args.since else None
-    except ValueError:
-        raise TandemError(f"--since {args.since!r}: expected a date as YYYY-MM-DD") from None
-    catalog = _catalog(args, strict=False)
-    stats = version_stats(catalog, _existing_log(args.db), args.reports or [Path("reports")], args.id, since)
-    print(stats_json(stats) if args.json else terminal_text(stats_text(stats) or "no persona versions found"))
-    if args.chart is not None:
-        drawn = plot_stats(stats, args.chart)
-        print(f"chart: {args.chart}" if drawn else "chart: nothing to draw yet", file=sys.stderr)
-    return 0
-
-
-def _existing_log(db: str | None):
-    """The conversation log if there is one; reading figures must not create an empty log."""
-    from bot.store import ConversationStore, log_exists, log_location
-
-    location = log_location(db)
-    if db is not None and not log_exists(location):
-        raise TandemError(f"--db {db}: no such conversation log")
-    return ConversationStore(location) if log_exists(location) else None
+    return stats_from_flags(args)
 
 
 def run_personas_diff(args) -> int:
-    from bot.versions import diff_versions, find_version, known_versions
+    from bot.versions import diff_from_flags
 
-    catalog = _catalog(args, strict=False)
-    versions = known_versions(args.id, catalog.personas.get(args.id))
-    if not versions:
-        raise TandemError(f"no version of persona {args.id!r} is kept or in the catalog")
-    if len(args.hashes) not in (0, 2):
-        raise TandemError("give two versions (HASH_A HASH_B), or none for the last two")
-    if args.hashes:
-        old, new = (find_version(versions, digest) for digest in args.hashes)
-    elif len(versions) < 2:
-        print(f"only one version of {args.id} is known: {versions[0].digest}")
-        return 0
-    else:
-        old, new = versions[-2:]
-    print(terminal_text(diff_versions(old.persona, new.persona) or f"{old.digest} and {new.digest} are the same\n"),
-          end="")
-    return 0
+    return diff_from_flags(args)
 
 
 def run_models_pull(args) -> int:
-    from bot.model_store import default_model, embedded_model, is_pulled, model_dir, pull_model
+    from bot.model_store import pull_from_flags
 
-    name = args.name or default_model()
-    embedded_model(name)  # an unknown name is one line before anything is downloaded
-    if is_pulled(name):
-        if not args.quiet:
-            print(f"{name} is already in the store: {model_dir(name)}")
-        return 0
-    pull_model(name)
-    return 0
+    return pull_from_flags(args)
 
 
 def run_models_list(args) -> int:
-    from bot.model_store import list_models
+    from bot.model_store import list_from_flags
 
-    rows = list_models()
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    for row in rows:
-        state = f"pulled, {row['size_mb']} MB" if row["pulled"] else f"not pulled (tandem models pull {row['name']})"
-        default = " (default)" if row["default"] else ""
-        print(f"{row['name']}{default}\t{row['licence']}\t{state}\t{row['path']}")
-    return 0
+    return list_from_flags(args)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """User-facing errors: the CLI prints their message on one line and exits 2, with no traceback."""
 
+EXIT_USER_ERROR = 2
+"""The exit status of a command stopped by a TandemError, or one that skipped a broken file it was asked to list."""
+
 
 class TandemError(Exception):
     """A mistake the user can fix (bad input, missing model, unknown persona)."""

@@ -292,3 +292,30 @@ def _dequantize(gguf: Path, out: Path) -> None:
         del model.config.quantization_config
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
+
+
+# The command line --------------------------------------------------------------------------------------
+
+def pull_from_flags(args) -> int:
+    """`tandem models pull [NAME]`: the model into the store, unless it is there already."""
+    name = args.name or default_model()
+    embedded_model(name)  # an unknown name is one line before anything is downloaded
+    if is_pulled(name):
+        if not args.quiet:
+            print(f"{name} is already in the store: {model_dir(name)}")
+        return 0
+    pull_model(name)
+    return 0
+
+
+def list_from_flags(args) -> int:
+    """`tandem models list`: one line per embedded model, or --json."""
+    rows = list_models()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        state = f"pulled, {row['size_mb']} MB" if row["pulled"] else f"not pulled (tandem models pull {row['name']})"
+        default = " (default)" if row["default"] else ""
+        print(f"{row['name']}{default}\t{row['licence']}\t{state}\t{row['path']}")
+    return 0

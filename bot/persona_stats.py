@@ -8,14 +8,17 @@ says P was H and one of its cells asked under P.
 
 import json
 import statistics
+import sys
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 from bot.errors import TandemError
-from bot.personas import Catalog
+from bot.flags import existing_log_from_flags
+from bot.personas import Catalog, catalog_from_flags
 from bot.reports import find_reports, load_summary
 from bot.store import ConversationStore
+from bot.userinput import terminal_text
 from bot.versions import describe_change, kept_versions, known_versions
 
 HEADERS = ["persona", "version", "first seen (UTC)", "change", "turns", "thumbs up", "thumbs down", "corrections",
@@ -226,3 +229,20 @@ def plot_stats(stats: list[VersionStats], target) -> bool:
     figure.savefig(target, format="png")
     plt.close(figure)
     return True
+
+
+# The command line --------------------------------------------------------------------------------------
+
+def stats_from_flags(args) -> int:
+    """`tandem personas stats [ID]`: the figures per version as text or --json, and with --chart a PNG."""
+    try:
+        since = date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        raise TandemError(f"--since {args.since!r}: expected a date as YYYY-MM-DD") from None
+    catalog = catalog_from_flags(args, strict=False)
+    stats = version_stats(catalog, existing_log_from_flags(args), args.reports or [Path("reports")], args.id, since)
+    print(stats_json(stats) if args.json else terminal_text(stats_text(stats) or "no persona versions found"))
+    if args.chart is not None:
+        drawn = plot_stats(stats, args.chart)
+        print(f"chart: {args.chart}" if drawn else "chart: nothing to draw yet", file=sys.stderr)
+    return 0

@@ -1,14 +1,16 @@
-"""Persona and instruction files: YAML validated into typed models, with errors naming file, field and line."""
+"""Persona and instruction files: YAML validated into typed models, with errors naming file, field and line;
+the catalog the --personas flags name, and `tandem personas list`."""
 
 import hashlib
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from bot.errors import PersonaError
+from bot.errors import EXIT_USER_ERROR, PersonaError, TandemError
 from bot.paths import shipped_personas_dir
 from bot.userinput import printable
 from bot.yamlfiles import line_of, load_yaml_model
@@ -199,3 +201,31 @@ def _collect(paths, load, into: dict, errors: list[str]) -> None:
             continue
         here[item.id] = path
         into[item.id] = item
+
+
+# The command line --------------------------------------------------------------------------------------
+
+def catalog_from_flags(args, strict: bool) -> Catalog:
+    """Personas from the shipped and --personas directories; broken files are fatal only when strict."""
+    for directory in args.personas:
+        if not directory.is_dir():
+            raise TandemError(f"--personas {directory}: no such directory")
+    catalog = load_catalog(args.personas)
+    if catalog.errors:
+        if strict:
+            raise TandemError(catalog.errors[0] + (f" (and {len(catalog.errors) - 1} more files)"
+                                                  if len(catalog.errors) > 1 else ""))
+        for error in catalog.errors:
+            print(f"tandem: skipped {printable(error)}", file=sys.stderr)
+    return catalog
+
+
+def list_from_flags(args) -> int:
+    """`tandem personas list`: one line per persona, or --json; exit 2 when a file was skipped."""
+    catalog = catalog_from_flags(args, strict=False)
+    if args.json:
+        print(json.dumps([p.model_dump() for p in catalog.personas.values()], indent=2))
+    else:
+        for p in catalog.personas.values():
+            print(f"{p.id}\t{p.title}\t{p.audience}")
+    return EXIT_USER_ERROR if catalog.errors else 0

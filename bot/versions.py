@@ -5,7 +5,8 @@
 The conversation log and every report record a persona's content hash, not its text; an edited persona file
 would leave those hashes pointing at text nobody has any more. So the text is kept here when a turn is logged
 or a report is written: a file per version, named by its hash, written once and never changed, so
-`tandem personas diff` can always show what an old hash said.
+`tandem personas diff` can always show what an old hash said. `tandem personas show` prints the current text
+the same way.
 """
 
 import difflib
@@ -15,10 +16,11 @@ from pathlib import Path
 
 import yaml
 
-from bot.errors import PersonaError
+from bot.errors import PersonaError, TandemError
 from bot.files import write_atomically
 from bot.paths import tandem_home
-from bot.personas import Persona, load_persona
+from bot.personas import Persona, catalog_from_flags, load_persona
+from bot.userinput import terminal_text
 
 
 def versions_dir(persona_id: str) -> Path:
@@ -118,3 +120,32 @@ def describe_change(old: Persona | None, new: Persona) -> str:
     added = sum(line.startswith("+") for line in diff)
     removed = sum(line.startswith("-") for line in diff)
     return f"{', '.join(fields)} (+{added} -{removed} lines)"
+
+
+# The command line --------------------------------------------------------------------------------------
+
+def show_from_flags(args) -> int:
+    """`tandem personas show ID`: the persona's whole file, validated."""
+    catalog = catalog_from_flags(args, strict=False)
+    print(persona_text(catalog.persona(args.id)), end="")
+    return 0
+
+
+def diff_from_flags(args) -> int:
+    """`tandem personas diff ID [OLD NEW]`: what changed between two versions, by default the last two."""
+    catalog = catalog_from_flags(args, strict=False)
+    versions = known_versions(args.id, catalog.personas.get(args.id))
+    if not versions:
+        raise TandemError(f"no version of persona {args.id!r} is kept or in the catalog")
+    if len(args.hashes) not in (0, 2):
+        raise TandemError("give two versions (HASH_A HASH_B), or none for the last two")
+    if args.hashes:
+        old, new = (find_version(versions, digest) for digest in args.hashes)
+    elif len(versions) < 2:
+        print(f"only one version of {args.id} is known: {versions[0].digest}")
+        return 0
+    else:
+        old, new = versions[-2:]
+    print(terminal_text(diff_versions(old.persona, new.persona) or f"{old.digest} and {new.digest} are the same\n"),
+          end="")
+    return 0

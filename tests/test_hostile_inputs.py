@@ -496,8 +496,8 @@ def test_ask_prints_an_answer_with_escape_codes_escaped(capsys, monkeypatch):
 
     monkeypatch.setattr(bot.answering, "build_chain",
                         lambda *a, **k: RunnableLambda(lambda _: AIMessage("ok \x1b[2J done")))
-    monkeypatch.setattr("bot.cli._chat_model", lambda args: None)
-    monkeypatch.setattr("bot.cli._retriever", lambda args, model: None)
+    monkeypatch.setattr("bot.flags.chat_model_from_flags", lambda args: None)
+    monkeypatch.setattr("bot.flags.retriever_from_flags", lambda args, model: None)
     code, out, _ = run(capsys, "ask", "hello", "--no-log")  # no model to record in the log: only the output matters
     assert code == 0 and "\x1b" not in out and "ok \\x1b[2J done" in out
 
