@@ -86,11 +86,11 @@ class Answerer:
 
     def answer(self, turn: Turn) -> Turn:
         """The whole answer, with its token counts, logged."""
-        runnable, inputs, config = self._prepare(turn)
         if turn.history is None:  # the session's memory streams; gathered here
             for _ in self.stream(turn):
                 pass
             return turn
+        runnable, inputs, config = self._prepare(turn)
         message = runnable.invoke(inputs, config)
         turn.answer, turn.usage = message.content, dict(message.usage_metadata or {})
         turn.finish_reason = message.response_metadata.get("finish_reason", "stop")
