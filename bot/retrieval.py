@@ -22,10 +22,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
+from bot.documents import PASSAGE_CHARS, SUPPORTED_SUFFIXES, file_passages, knowledge_files
 from bot.errors import InputError
-from bot.userinput import MAX_DATA_BYTES, check_text, read_user_text, valid_unicode
+from bot.userinput import MAX_DATA_BYTES, read_user_text, valid_unicode
 
-PASSAGE_CHARS = 700
 TOP_K = 3
 PASSAGES_MAX_CHARS = 1200
 """Passages after the first go into a prompt only while all of them together stay within this many
@@ -43,32 +43,16 @@ _STOPWORDS = frozenset(
     "that the their them then there these they this to was we what when where which who why will with you your".split())
 
 
-def split_markdown(text: str, source: str) -> list[Document]:
-    """Passages of one Markdown file, each prefixed with its heading path."""
-    from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
-
-    headings = [("#", "h1"), ("##", "h2"), ("###", "h3")]
-    sections = MarkdownHeaderTextSplitter(headings, strip_headers=True).split_text(text)
-    pieces = RecursiveCharacterTextSplitter(chunk_size=PASSAGE_CHARS, chunk_overlap=0)
-    passages = []
-    for section in sections:
-        title = " › ".join(section.metadata[key] for key in ("h1", "h2", "h3") if key in section.metadata)
-        for piece in pieces.split_text(section.page_content):
-            content = f"{title}\n{piece}" if title else piece
-            passages.append(Document(page_content=content, metadata={"source": source, "section": title}))
-    return passages
-
-
 def document_passages(directory: Path) -> list[Document]:
-    """Passages of every `*.md` file under `directory`."""
+    """Passages of every document under `directory` that Tandem reads (`bot.documents`)."""
     directory = Path(directory)
-    files = sorted(directory.rglob("*.md")) if directory.is_dir() else []
+    files = knowledge_files(directory)
     if not files:
-        raise InputError(f"{directory}: no knowledge files (*.md) found for retrieval")
+        raise InputError(f"{directory}: no knowledge files ({', '.join('*' + s for s in SUPPORTED_SUFFIXES)}) found for "
+                         "retrieval")
     passages = []
     for path in files:
-        text = check_text(read_user_text(path, InputError, MAX_DATA_BYTES), str(path))
-        passages += split_markdown(text, str(path.relative_to(directory)))
+        passages += file_passages(path, str(path.relative_to(directory)))
     return passages
 
 
@@ -191,7 +175,7 @@ def choose_knowledge(k: int, max_chars: int, knowledge: Path | None = None, adap
 def knowledge_beside(data_file: Path) -> Path | None:
     """The `knowledge/` directory of a domain laid out as data/<domain>/{train,eval}.jsonl + knowledge/."""
     candidate = Path(data_file).parent / "knowledge"
-    return candidate if candidate.is_dir() and any(candidate.rglob("*.md")) else None
+    return candidate if knowledge_files(candidate) else None
 
 
 

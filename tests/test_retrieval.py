@@ -12,7 +12,8 @@ from bot.personas import load_catalog
 from bot.prompts import PromptFormat, render_messages
 from bot.retrieval import (KNOWLEDGE_FILE, PASSAGE_CHARS, HybridRetriever, adapter_knowledge, document_passages,
                            knowledge_beside, load_knowledge, pair_passage, read_passages, save_passages,
-                           split_markdown, words)
+                           words)
+from bot.documents import split_markdown
 from tests.conftest import EchoChatModel
 
 KNOWLEDGE = {
