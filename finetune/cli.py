@@ -1,4 +1,4 @@
-"""`tandem train`, `export`, `eval`, `data check`, `data export` and `personas optimise`: registered into the `tandem`
+"""`tandem train`, `export`, `eval`, `data check`, `data export`, `data synthesize` and `personas optimise`: registered into the `tandem`
 command as a plugin.
 
 `bot` never imports `finetune`; `bot.cli` finds these commands through the `tandem.commands`
@@ -19,11 +19,15 @@ def register(commands, personas) -> None:
     from finetune.flags import add_field_flags
     from finetune.prompt_search.optimise import OPTIMISE_FLAGS, OptimiseConfig
     from finetune.recipe import Recipe
+    from finetune.synthesize import SYNTHESIS_MODEL
 
     train = commands.add_parser("train", help="LoRA fine-tune on a domain corpus")
     train.add_argument("--data", action="append", type=Path, metavar="FILE",
                        help=f"training file (repeatable; default: {SAMPLE_DOMAIN.relative_to(PROJECT_ROOT)}/train.jsonl)")
     _add_data_options(train, FORMATS)
+    train.add_argument("--knowledge", type=Path, metavar="DIR",
+                       help="documents to retrieve from (default: knowledge/ beside the first --data file); without "
+                            "--data, training pairs are synthesized from them first (tandem data synthesize)")
     train.add_argument("--eval-data", action="append", type=Path, default=None, metavar="FILE",
                        help="evaluation set to check for leakage (default: eval.jsonl beside the first --data file)")
     train.add_argument("--recipe", default="default", help="recipe name (finetune/recipes/) or YAML path")
@@ -100,6 +104,17 @@ def register(commands, personas) -> None:
                                  help="training data to leave out of the export (default: "
                                       f"{SAMPLE_DOMAIN.relative_to(PROJECT_ROOT)}/train.jsonl)")
     export_feedback.set_defaults(run=run_data_export)
+    synthesize = data.add_parser(
+        "synthesize", help="write question/answer pairs from a knowledge directory's passages, for training",
+        description="The largest embedded model writes questions a reader could ask of each passage, with answers in "
+                    "the passage's words; pairs whose answer is not found in its passage, and near-duplicate "
+                    "questions, are dropped. An interrupted run resumes when run again with the same flags.")
+    synthesize.add_argument("--knowledge", type=Path, required=True, metavar="DIR", help="the documents")
+    synthesize.add_argument("--out", type=Path, required=True, metavar="FILE", help="the qa JSONL file to write")
+    synthesize.add_argument("--model", metavar="NAME", help=f"the model that writes the pairs (default: {SYNTHESIS_MODEL})")
+    synthesize.add_argument("--questions-per-passage", type=int, default=4, metavar="N", help="default: 4")
+    synthesize.add_argument("--limit", type=int, metavar="N", help="only the first N passages")
+    synthesize.set_defaults(run=run_data_synthesize)
 
 
 def _add_data_options(parser: argparse.ArgumentParser, formats) -> None:
@@ -143,6 +158,12 @@ def run_data_check(args) -> int:
     from finetune.data import check_from_flags
 
     return check_from_flags(args)
+
+
+def run_data_synthesize(args) -> int:
+    from finetune.synthesize import synthesize_from_flags
+
+    return synthesize_from_flags(args)
 
 
 def run_data_export(args) -> int:

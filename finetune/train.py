@@ -56,22 +56,43 @@ class TrainRequest:
     eval_data: list[Path] = field(default_factory=list)
     """Evaluation sets checked for leakage against the training questions (reported, not used)."""
     knowledge: Path | None = None
-    """Knowledge documents (*.md) for retrieval; default: the knowledge/ directory beside the first data file."""
+    """Knowledge documents for retrieval; default: the knowledge/ directory beside the first data file."""
 
 
 def request_from_flags(args) -> TrainRequest:
     """The run `tandem train`'s flags ask for: the sample domain by default, eval.jsonl beside the first data file
-    checked for leakage, the recipe with the flags' overrides, the adapter in $TANDEM_HOME/adapters/NAME."""
-    data = args.data or [SAMPLE_DOMAIN / "train.jsonl"]
+    checked for leakage, the recipe with the flags' overrides, the adapter in $TANDEM_HOME/adapters/NAME. With
+    `--knowledge DIR` and no `--data`, the data is pairs synthesized from DIR (`finetune.synthesize`) first."""
+    knowledge = args.knowledge
+    data = args.data or ([synthesized_data(knowledge)] if knowledge else [SAMPLE_DOMAIN / "train.jsonl"])
     eval_data = args.eval_data
     if eval_data is None:
-        beside = data[0].with_name("eval.jsonl")
+        beside = (domain_dir(knowledge) if knowledge and not args.data else data[0].parent) / "eval.jsonl"
         eval_data = [beside] if beside.is_file() and beside != data[0] else []
     recipe = apply_field_flags(load_recipe(args.recipe), args, "recipe_", RecipeError)
     name = data[0].parent.name if data[0].stem == "train" else data[0].stem  # data/shop/train.jsonl -> shop
     return TrainRequest(data=data, out=args.out or tandem_home() / "adapters" / name, recipe=recipe,
                         format=args.format, columns=columns_from_flags(args), strict=args.strict, resume=args.resume,
-                        eval_data=eval_data)
+                        eval_data=eval_data, knowledge=knowledge)
+
+
+def domain_dir(knowledge: Path) -> Path:
+    """The domain a knowledge directory belongs to: data/shop for data/shop/knowledge, else the directory itself."""
+    knowledge = Path(knowledge).resolve()
+    return knowledge.parent if knowledge.name == "knowledge" else knowledge
+
+
+def synthesized_data(knowledge: Path) -> Path:
+    """Training pairs written from `knowledge`'s passages into $TANDEM_HOME/synthesized/NAME.jsonl (resumed when a
+    run was interrupted; nothing new to write when it is complete)."""
+    from finetune.synthesize import SynthesisConfig, synthesize
+
+    out = tandem_home() / "synthesized" / f"{domain_dir(knowledge).name}.jsonl"
+    print(f"tandem: no --data: writing training pairs from {knowledge}'s passages into {out}", file=sys.stderr,
+          flush=True)
+    tally = synthesize(SynthesisConfig(knowledge=Path(knowledge), out=out))
+    print(f"tandem: {tally.summary()}", file=sys.stderr, flush=True)
+    return out
 
 
 def train_from_flags(args) -> int:
