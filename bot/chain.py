@@ -9,7 +9,7 @@ of a batch) chooses its own:
      "history": [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}],
      "retrieval": True,                           # optional, default: the model's prompt format (on for a
                                                   #   model trained to read passages); needs a retriever
-     "passages": ["...", "..."],                  # optional: passages already found (skips the retriever)
+     "passages": ["...", Document(...)],          # optional: passages already found (skips the retriever)
      "few_shot": False,                           # optional, default: the model's prompt format
      "adapter": False,                            # optional; False: the base model without its adapter
      "max_new_tokens": 200, "temperature": 0.3}   # optional: override the persona's generation settings
@@ -29,7 +29,8 @@ card: a tuned model is asked exactly the way it was trained.
 and `.stream` yields the same keys piece by piece: `{"context": [...]}` first, then `{"answer": "..."}` chunks
 as they are generated, then `{"sources": [...]}` once the answer is whole (the chunks add up to the dict above).
 A source's `label` reads the way the request's persona cites (`Persona.citations`); a persona that shows its
-readers no sources still gets them here. Passages may be given as strings or as `Document`s.
+readers no sources still gets them here. A passage given as a string says nothing of where it came from, and is
+cited by its place in the prompt ("passage 2").
 """
 
 from collections.abc import AsyncIterator, Iterator
