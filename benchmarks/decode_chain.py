@@ -58,7 +58,7 @@ def main(args: argparse.Namespace) -> None:
     engine.end_ids = frozenset()  # every answer runs to --tokens
     catalog = load_catalog()
     top_k = chat_model.prompt_format.top_k
-    passages = find_passages(adapter_knowledge(adapter, k=top_k), QUESTION) if adapter else []
+    passages = [p.page_content for p in find_passages(adapter_knowledge(adapter, k=top_k), QUESTION)] if adapter else []
     inputs = {"question": QUESTION, "persona": "support", "passages": passages, "max_new_tokens": args.tokens}
     messages = render_messages(catalog.persona("support"), catalog.instruction(catalog.default_instruction), QUESTION,
                                passages=passages, with_examples=chat_model.prompt_format.few_shot)

@@ -2,9 +2,10 @@
 (streamed or whole) → log, over a plain `Turn` record.
 
 `tandem ask`, `tandem chat`, the Gradio app and `tandem api` each fill a `Turn` with what their user asked and
-hand it to an `Answerer`; the answer, its passages and its place in the conversation log come back on the same
-record. A conversation's history is kept the way embedding apps are told to keep it (`bot.chain.with_session_memory`:
-one thread per session id) unless the caller sends its own, as an API client does.
+hand it to an `Answerer`; the answer, its passages, the sources it cites and its place in the conversation log come
+back on the same record, so every front end shows the same sources. A conversation's history is kept the way
+embedding apps are told to keep it (`bot.chain.with_session_memory`: one thread per session id) unless the caller
+sends its own, as an API client does.
 """
 
 import uuid
@@ -12,11 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.retrievers import BaseRetriever
 
 from bot.chain import MAX_MESSAGE_CHARS, build_chain, check_question, find_passages, model_format, with_session_memory
-from bot.personas import Catalog
+from bot.citations import Source, cite
+from bot.personas import Catalog, CitationStyle
 from bot.versions import keep_version
 
 
@@ -43,9 +46,13 @@ class Turn:
     """False: the base model without its adapter."""
     max_new_tokens: int | None = None
     temperature: float | None = None
-    passages: list[str] = field(default_factory=list)
-    """The passages the model was given."""
+    passages: list[Document] = field(default_factory=list)
+    """The passages the model was given, in the prompt's order, with where each came from (metadata)."""
     answer: str = ""
+    sources: list[Source] = field(default_factory=list)
+    """The passages the answer cites (`bot.citations`), once it has ended; labelled as the persona cites."""
+    citations: CitationStyle = "document"
+    """How the persona cites: a front end shows no sources for "none" (`bot.citations.sources_line`)."""
     finish_reason: str | None = None
     """"stop", "length", or None for an answer cut short by its reader (Stop, Ctrl-C)."""
     usage: dict = field(default_factory=dict)
@@ -82,6 +89,7 @@ class Answerer:
                 yield chunk.content
             turn.finish_reason = turn.finish_reason or "stop"
         finally:
+            turn.sources = cite(turn.answer, turn.passages, turn.citations)
             self._log(turn)
 
     def answer(self, turn: Turn) -> Turn:
@@ -94,6 +102,7 @@ class Answerer:
         message = runnable.invoke(inputs, config)
         turn.answer, turn.usage = message.content, dict(message.usage_metadata or {})
         turn.finish_reason = message.response_metadata.get("finish_reason", "stop")
+        turn.sources = cite(turn.answer, turn.passages, turn.citations)
         self._log(turn)
         return turn
 
@@ -101,7 +110,8 @@ class Answerer:
         """Check the question and the persona and instruction, and find the passages: what runs the turn, its input
         and its config."""
         check_question(turn.question, self.max_chars)
-        turn.persona = self.catalog.persona(turn.persona or self.catalog.default_persona).id
+        persona = self.catalog.persona(turn.persona or self.catalog.default_persona)
+        turn.persona, turn.citations = persona.id, persona.citations
         turn.instruction = self.catalog.instruction(turn.instruction or self.catalog.default_instruction).id
         if turn.retrieval is None:
             turn.retrieval = model_format(self.chat_model, turn.adapter).retrieval

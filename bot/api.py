@@ -17,6 +17,11 @@ itself with `--model openai:URL` (`bot.remote`): asking for `tandem/support` the
 in front of the one the client already rendered. Besides `max_tokens` and `temperature` they take `top_p` and
 `repetition_penalty`, and `persona`, `instruction` or `retrieval` in such a request is an error.
 
+A persona's answer carries its sources: the response's `sources` field (on a stream, the last chunk's, the one
+with `finish_reason`) lists the passages the answer cites, each {"source", "section", "page", "label", "text"}
+(`bot.citations`), labelled as the persona cites; it is there for every persona, one whose readers see no sources
+included, and empty when the answer had no passages. The `tandem/raw` names have none.
+
 Every answered request is a turn in the conversation log (session `api:<client>`, the client being the
 request's `user` field or "anonymous"), so the data flywheel sees API traffic like chat traffic; except the
 `tandem/raw` ones, which the client that rendered them logs (Tandem's own client does), so a log shared by
@@ -339,11 +344,19 @@ def _answer(context: ApiContext, chat: ChatRequest) -> dict:
             answer, usage, finish = turn.answer, turn.usage, turn.finish_reason
     except TandemError as error:
         raise ApiError(400, str(error)) from None
-    return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
-            "model": chat.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish}],
-            "usage": {"prompt_tokens": usage.get("input_tokens", 0), "completion_tokens": usage.get("output_tokens", 0),
-                      "total_tokens": usage.get("total_tokens", 0)}}
+    completion = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
+                  "model": chat.model,
+                  "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
+                               "finish_reason": finish}],
+                  "usage": {"prompt_tokens": usage.get("input_tokens", 0),
+                            "completion_tokens": usage.get("output_tokens", 0),
+                            "total_tokens": usage.get("total_tokens", 0)}}
+    return completion if chat.raw is not None else {**completion, "sources": sources_field(chat.turn)}
+
+
+def sources_field(turn: Turn) -> list[dict]:
+    """The `sources` of a response: the passages the answer cites, as JSON (bot.citations.Source)."""
+    return [source.model_dump(mode="json") for source in turn.sources]
 
 
 def _raw_model(context: ApiContext, raw: dict):
@@ -361,9 +374,9 @@ def _stream_events(context: ApiContext, chat: ChatRequest, place: Place):
     A sync generator: Starlette iterates it on a worker thread, so generation never blocks the server."""
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
-    def event(delta: dict, finish: str | None = None) -> str:
+    def event(delta: dict, finish: str | None = None, **extra) -> str:
         chunk = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": chat.model,
-                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
         return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
 
     try:
@@ -379,7 +392,7 @@ def _stream_events(context: ApiContext, chat: ChatRequest, place: Place):
         except TandemError as error:
             yield f"data: {json.dumps(ApiError(400, str(error)).body())}\n\n"
             return
-        yield event({}, "stop")
+        yield event({}, "stop", **({} if chat.raw is not None else {"sources": sources_field(chat.turn)}))
         yield "data: [DONE]\n\n"
     finally:
         place.give_back()

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.retrievers import BaseRetriever
 
 from bot.answering import Answerer, Turn, new_session_id
 from bot.chain import MAX_MESSAGE_CHARS
+from bot.citations import Source, citation_label, source_of, sources_line
 from bot.errors import TandemError
 from bot.flags import chat_model_from_flags, check_knowledge, retriever_from_flags, store_from_flags
 from bot.persona_stats import HEADERS, plot_stats, stats_rows, version_stats
@@ -70,10 +72,33 @@ def notice(title: str, text: str) -> dict:
     return {"role": "assistant", "content": text, "metadata": {"title": title}}
 
 
-def show_passages(passages: list[str]) -> str:
-    """Passages as Markdown, numbered as the model saw them; their own Markdown is shown as plain text."""
-    return "\n\n".join(f"**[{i}]** " + passage.replace("\n", "  \n").replace("*", "\\*").replace("#", "\\#")
-                        for i, passage in enumerate(passages, start=1))
+def show_passages(passages: list[Document], cited: list[Source] = ()) -> str:
+    """Passages as Markdown, numbered as the model saw them, each headed by its document, section and page and
+    marked when the answer cites it; their own Markdown is shown as plain text."""
+    cited_texts = {source.text for source in cited}
+    shown = []
+    for number, passage in enumerate(passages, start=1):
+        record = source_of(passage, number)
+        where = citation_label(record.source, record.section, record.page)  # "" when it says nothing of that
+        heading = f"**[{number}] {_plain(where)}**" if where else f"**[{number}]**"
+        mark = " · cited" if passage.page_content in cited_texts else ""
+        shown.append(f"{heading}{mark}  \n{_plain(passage.page_content)}")
+    return "\n\n".join(shown)
+
+
+def passages_notice(turn: Turn) -> dict:
+    """The passages a grounded answer was given, folded under it; the fold's title names the sources the answer
+    cites when its persona shows them (`Persona.citations`)."""
+    line = sources_line(turn.sources, turn.citations)
+    count = len(turn.passages)
+    title = f"{line} · {count} passage{'s' if count != 1 else ''} given" if line else \
+        f"Passages this answer was given ({count})"
+    return notice(title, show_passages(turn.passages, turn.sources))
+
+
+def _plain(text: str) -> str:
+    """Text shown as it is in Markdown: its line breaks kept, its emphasis and headings not rendered."""
+    return text.replace("\n", "  \n").replace("*", "\\*").replace("#", "\\#")
 
 
 # Handlers: each takes the app's context first; `bound` hands Gradio the rest of the signature. -------------
@@ -107,7 +132,7 @@ def respond(context: AppContext, message: str, persona_id: str, instruction_id: 
         if turn.logged_as is not None:
             session["turns"][str(len(messages) - 1)] = turn.logged_as
     if turn.passages:  # under the answer, folded, so a person can check it against its sources
-        messages.append(notice(f"Passages this answer was given ({len(turn.passages)})", show_passages(turn.passages)))
+        messages.append(passages_notice(turn))
     yield messages, session, "", ""  # the session now knows the answer's logged turn, for thumbs
 
 

@@ -9,7 +9,7 @@ of a batch) chooses its own:
      "history": [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}],
      "retrieval": True,                           # optional, default: the model's prompt format (on for a
                                                   #   model trained to read passages); needs a retriever
-     "passages": ["...", "..."],                  # optional: passages already found (skips the retriever)
+     "passages": ["...", Document(...)],          # optional: passages already found (skips the retriever)
      "few_shot": False,                           # optional, default: the model's prompt format
      "adapter": False,                            # optional; False: the base model without its adapter
      "max_new_tokens": 200, "temperature": 0.3}   # optional: override the persona's generation settings
@@ -18,6 +18,19 @@ Output is the answer as a string (streamed token by token with `.stream`); `buil
 as_message=True)` returns the chat model's message instead, with token counts in `usage_metadata`.
 Defaults come from the model's `PromptFormat` (`bot.prompts`), which training records in the adapter
 card: a tuned model is asked exactly the way it was trained.
+
+`build_chain(..., with_sources=True)` answers the way LangChain's `create_retrieval_chain` does, with a dict:
+
+    {"answer": "The renewal price rises by at most 5% (§4.3).",
+     "context": [Document(...), ...],                  # every passage the model was given, with its metadata
+     "sources": [Source(source="agreement.md", section="§4 Term › 4.3 Renewal price cap", page=None,
+                        label="agreement.md §4.3", text="...")]}   # the passages the answer cites (bot.citations)
+
+and `.stream` yields the same keys piece by piece: `{"context": [...]}` first, then `{"answer": "..."}` chunks
+as they are generated, then `{"sources": [...]}` once the answer is whole (the chunks add up to the dict above).
+A source's `label` reads the way the request's persona cites (`Persona.citations`); a persona that shows its
+readers no sources still gets them here. A passage given as a string says nothing of where it came from, and is
+cited by its place in the prompt ("passage 2").
 """
 
 from collections.abc import AsyncIterator, Iterator
@@ -26,11 +39,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.documents import Document
 from langchain_core.messages import AIMessageChunk, BaseMessage, convert_to_messages
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_core.runnables.config import run_in_executor
+from langchain_core.runnables.utils import AddableDict
 
+from bot.citations import cite
 from bot.errors import InputError
 from bot.leak_guard import LeakGuard
 from bot.userinput import check_text
@@ -54,9 +71,15 @@ def check_question(question, max_chars: int = MAX_MESSAGE_CHARS) -> str:
     return check_text(question, "The message")
 
 
-def find_passages(retriever: BaseRetriever, question: str) -> list[str]:
-    """The passages retrieval puts into the prompt for this question (the app shows them under the answer)."""
-    return [document.page_content for document in retriever.invoke(question)]
+def find_passages(retriever: BaseRetriever, question: str) -> list[Document]:
+    """The passages retrieval puts into the prompt for this question, each with where it came from (its metadata:
+    `source`, `section`, `page`), so an answer can cite them."""
+    return list(retriever.invoke(question))
+
+
+def as_documents(passages: list) -> list[Document]:
+    """Passages given as strings or as Documents, as Documents (a string says nothing of where it came from)."""
+    return [p if isinstance(p, Document) else Document(page_content=str(p)) for p in passages]
 
 
 def model_format(chat_model: BaseChatModel, use_adapter: bool = True) -> PromptFormat:
@@ -78,15 +101,18 @@ def default_retriever(chat_model: BaseChatModel, knowledge: Path | None = None) 
 
 def build_chain(chat_model: BaseChatModel | None = None, catalog: Catalog | None = None,
                 max_chars: int = MAX_MESSAGE_CHARS, retriever: BaseRetriever | None = None,
-                as_message: bool = False, model: str | None = None) -> Runnable:
+                as_message: bool = False, model: str | None = None, with_sources: bool = False) -> Runnable:
     """A Runnable from the input dict above to the answer text.
 
     With no arguments it loads the default model (with the shipped adapter when one exists), its
     knowledge when the adapter was trained to read passages, and the shipped personas; `model` names
     another embedded model, hub id or directory to load instead (with the shipped adapter only when it
     was trained on that model). Pass a `chat_model` (any LangChain chat model) or a `catalog` to choose
-    others, and a `retriever` to ground answers in passages it finds.
+    others, and a `retriever` to ground answers in passages it finds. `with_sources=True` answers with a dict
+    of the answer, the passages it was given and those it cites (see the module docstring).
     """
+    if with_sources and as_message:
+        raise ValueError("build_chain answers with sources (a dict) or as a message, not both")
     if chat_model is None:
         from bot.chat_model import load_chat_model
 
@@ -106,13 +132,10 @@ def build_chain(chat_model: BaseChatModel | None = None, catalog: Catalog | None
         instruction = catalog.instruction(inputs.get("instruction") or catalog.default_instruction)
         history = [_as_dict(m) for m in convert_to_messages(inputs.get("history") or [])]
         use_adapter = inputs.get("adapter", True) is not False
-        prompt_format = model_format(chat_model, use_adapter)
-        passages = list(inputs.get("passages") or [])
-        if not passages and retriever is not None and inputs.get("retrieval", prompt_format.retrieval):
-            passages = find_passages(retriever, question)
+        passages = [p.page_content for p in request_passages(inputs, question, chat_model, retriever)]
         messages = convert_to_messages(render_messages(
             persona, instruction, question, history, passages=passages,
-            with_examples=inputs.get("few_shot", prompt_format.few_shot)))
+            with_examples=inputs.get("few_shot", model_format(chat_model, use_adapter).few_shot)))
         settings = persona.generation.as_kwargs() if persona else {}
         settings.update({key: inputs[key] for key in ("max_new_tokens", "temperature") if inputs.get(key) is not None})
         if not use_adapter:
@@ -126,7 +149,58 @@ def build_chain(chat_model: BaseChatModel | None = None, catalog: Catalog | None
     chain = RunnableLambda(route, name="tandem")
     if not as_message:
         chain = chain | StrOutputParser()
+    if with_sources:
+        chain = _with_sources(chain, catalog, max_chars, chat_model, retriever)
     return chain.with_config(run_name="tandem")
+
+
+def request_passages(inputs: dict, question: str, chat_model: BaseChatModel,
+                     retriever: BaseRetriever | None) -> list[Document]:
+    """The passages a request gives, else those the retriever finds when the request (or the model's prompt format)
+    has retrieval on."""
+    passages = as_documents(inputs.get("passages") or [])
+    prompt_format = model_format(chat_model, inputs.get("adapter", True) is not False)
+    if not passages and retriever is not None and inputs.get("retrieval", prompt_format.retrieval):
+        passages = find_passages(retriever, question)
+    return passages
+
+
+def _with_sources(answering: Runnable, catalog: Catalog, max_chars: int, chat_model: BaseChatModel,
+                  retriever: BaseRetriever | None) -> Runnable:
+    """`answering` (input dict → answer text) answering with a dict: the passages it was given, the answer as it
+    streams, and the passages the whole answer cites, labelled as the request's persona cites."""
+
+    def begin(inputs: dict) -> tuple[dict, list[Document], str]:
+        """The request with its passages found (once: the prompt and the citations see the same ones), the passages,
+        and the persona's citation style."""
+        question = check_question(inputs.get("question"), max_chars)
+        persona_id = inputs.get("persona", catalog.default_persona)
+        style = catalog.persona(persona_id).citations if persona_id is not None else "document"
+        passages = request_passages(inputs, question, chat_model, retriever)
+        return {**inputs, "passages": passages, "retrieval": bool(passages)}, passages, style
+
+    def end(text: str, passages: list[Document], style: str) -> AddableDict:
+        return AddableDict(sources=cite(text, passages, style), **({} if text else {"answer": ""}))
+
+    def answer(inputs: dict, config: RunnableConfig) -> Iterator[AddableDict]:
+        request, passages, style = begin(inputs)
+        yield AddableDict(context=passages)
+        text = ""
+        for chunk in answering.stream(request, config):
+            text += chunk
+            yield AddableDict(answer=chunk)
+        yield end(text, passages, style)
+
+    async def answer_async(inputs: dict, config: RunnableConfig) -> AsyncIterator[AddableDict]:
+        request, passages, style = await run_in_executor(config, begin, inputs)  # the retriever is synchronous
+        yield AddableDict(context=passages)
+        text = ""
+        async for chunk in answering.astream(request, config):
+            text += chunk
+            yield AddableDict(answer=chunk)
+        yield end(text, passages, style)
+
+    return RunnableLambda(answer, answer_async, name="tandem_with_sources")
 
 
 class _Guarded(Runnable):
@@ -183,6 +257,15 @@ def _shown(guard: LeakGuard, chunk: AIMessageChunk) -> AIMessageChunk | None:
     return chunk.model_copy(update={"content": text})
 
 
+def _answer_text(answer) -> str:
+    """The text of a whole answer the chain gave: a string, a message, or a dict with sources."""
+    if answer is None:
+        return ""
+    if isinstance(answer, dict):
+        return answer.get("answer", "")
+    return getattr(answer, "content", answer)
+
+
 def _as_dict(message: BaseMessage) -> dict:
     role = {"human": "user", "ai": "assistant"}.get(message.type, message.type)
     return {"role": role, "content": message.content}
@@ -214,7 +297,7 @@ def with_session_memory(chain: Runnable, checkpointer: "BaseCheckpointSaver | No
         for chunk in chain.stream({**inputs, "history": conversation.get_state(thread).values or []}, config):
             answer = chunk if answer is None else answer + chunk
             yield chunk
-        text = "" if answer is None else getattr(answer, "content", answer)  # a string, or a message
+        text = _answer_text(answer)
         conversation.invoke([{"role": "user", "content": inputs["question"]},
                              {"role": "assistant", "content": text}], thread)
 

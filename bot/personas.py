@@ -6,7 +6,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -31,6 +31,8 @@ Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_leng
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), _no_control_characters("\n\t")]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), _no_control_characters("")]
 """Text on one line: titles and audiences are listed one per line."""
+CitationStyle = Literal["clause", "document", "none"]
+"""How a persona cites the passages an answer stands on (`Persona.citations`, `bot.citations`)."""
 
 
 class Strict(BaseModel):
@@ -100,13 +102,18 @@ class Persona(Strict):
     examples: list[Exchange] = Field(min_length=2)
     style: StyleRules = StyleRules()
     generation: Generation = Generation()
+    citations: CitationStyle = "document"
+    """How the CLI and the app cite the passages a grounded answer stands on: "clause" ("agreement.md §4.3", the
+    clause number of the passage's section heading, else as "document"), "document" ("agreement.pdf › Renewal
+    (p. 3)"), or "none" (no sources shown to this persona's readers; the chain's and the API's output still carry
+    them). It changes what is shown, not what the model is told, so it is not part of the content hash."""
 
     def label(self) -> str:
         return f"{self.title} — for {self.audience}"
 
     @property
     def content_hash(self) -> str:
-        return content_hash(self)
+        return content_hash(self, exclude={"citations"})
 
 
 class Instruction(Strict):
@@ -122,10 +129,11 @@ class Instruction(Strict):
         return content_hash(self)
 
 
-def content_hash(item: BaseModel) -> str:
+def content_hash(item: BaseModel, exclude: set[str] = frozenset()) -> str:
     """12 hex digits of sha256 over the parsed file: any edit that changes what the model is told or judged
-    on gives a new hash (comments and layout do not), so reports and logs can tell persona versions apart."""
-    canonical = json.dumps(item.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    on gives a new hash (comments, layout and the `exclude`d fields, which change neither, do not), so reports and
+    logs can tell persona versions apart."""
+    canonical = json.dumps(item.model_dump(mode="json", exclude=set(exclude)), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 

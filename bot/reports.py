@@ -14,6 +14,8 @@ METRICS = [
     # key, heading, unit, higher is better
     ("key_fact_recall", "Key-fact recall", "%", True),
     ("passage_recall", "Key facts in passages", "%", True),
+    ("cited_recall", "Key facts in first cited passage", "%", True),
+    ("cited_any_recall", "Key facts in cited passages", "%", True),
     ("unsupported_rate", "Unsupported specifics", "%", False),
     ("similarity", "Similarity to reference", "", True),
     ("adherence", "Persona adherence", "%", True),

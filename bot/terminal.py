@@ -1,10 +1,12 @@
-"""`tandem ask` and `tandem chat`: answers streamed to the terminal, escaped so model output cannot drive it."""
+"""`tandem ask` and `tandem chat`: answers streamed to the terminal, escaped so model output cannot drive it, each
+followed by a line naming its sources when the persona cites them."""
 
 import sys
 from contextlib import closing
 
 from bot.answering import Turn, new_session_id
 from bot.chain import check_question
+from bot.citations import sources_line
 from bot.errors import TandemError
 from bot.flags import answerer_from_flags
 from bot.personas import Catalog, catalog_from_flags
@@ -28,6 +30,7 @@ def ask_from_flags(args) -> int:
             sys.stdout.write(terminal_text(piece))
             sys.stdout.flush()
     sys.stdout.write("\n")
+    _print_sources(turn)
     return 0
 
 
@@ -73,7 +76,9 @@ def chat_from_flags(args) -> int:
             else:
                 check_text(line, "the message")
                 # No history given: the answerer keeps the session's, as embedding apps are told to.
-                _print_answer(answerer.stream(Turn(line, session_id, persona, instruction, retrieval=True)))
+                turn = Turn(line, session_id, persona, instruction, retrieval=True)
+                if _print_answer(answerer.stream(turn)):
+                    _print_sources(turn)
         except TandemError as error:
             print(f"tandem: {printable(error)}")
 
@@ -85,14 +90,23 @@ def _check_choice(catalog: Catalog, persona: str | None, instruction: str | None
     return persona, instruction
 
 
-def _print_answer(pieces) -> None:
-    """Print the answer as it streams; Ctrl-C stops it and keeps what was said so far."""
+def _print_answer(pieces) -> bool:
+    """Print the answer as it streams; Ctrl-C stops it and keeps what was said so far. Whether it was whole."""
     with closing(pieces):
         try:
             print("bot> ", end="", flush=True)
             for piece in pieces:
                 print(terminal_text(piece), end="", flush=True)
+            return True
         except KeyboardInterrupt:
             print(" [stopped]", end="")
+            return False
         finally:
             print()
+
+
+def _print_sources(turn: Turn) -> None:
+    """The answer's sources on one line, as its persona cites them; nothing for a persona that cites none."""
+    line = sources_line(turn.sources, turn.citations)
+    if line:
+        print(printable(line), flush=True)

@@ -15,7 +15,7 @@ from langchain_core.documents import Document
 
 from bot.retrieval import HybridRetriever, document_passages, knowledge_beside, pair_passage
 from finetune.data import Example
-from finetune.specifics import specifics, stated_specifics
+from bot.specifics import specifics, stated_specifics
 
 NOT_IN_PASSAGES = ("I'm sorry, but the information I have does not cover that, so I can't give you a reliable "
                    "answer. Please ask a colleague who can check it for you.")

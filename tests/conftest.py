@@ -210,6 +210,23 @@ class FixedRetriever(BaseRetriever):
         return [Document(page_content="PASSAGE-42: the warranty lasts 24 months.")]
 
 
+SOURCED_PASSAGES = [
+    Document(page_content="Fees › Late payment\nA late fee of 20 EUR applies after 14 days.",
+             metadata={"source": "agreement.pdf", "section": "3. Fees › 3.2 Late payment", "page": 4}),
+    Document(page_content="Term › Renewal\nThe agreement renews for 12 months at a time.",
+             metadata={"source": "agreement.pdf", "section": "4. Term › 4.3 Renewal", "page": 5}),
+]
+"""Two passages that say where they came from, as a PDF reader's would (`bot.documents`)."""
+
+
+class SourcedRetriever(BaseRetriever):
+    """Always finds `SOURCED_PASSAGES`: the echo model's answer repeats the question, so a question naming "12 months"
+    gives an answer that cites the second."""
+
+    def _get_relevant_documents(self, query, *, run_manager=None):
+        return list(SOURCED_PASSAGES)
+
+
 # Training data and recipes for the tiny model ------------------------------------------------------------
 
 CATEGORIES = ["billing", "shipping", "accounts"]

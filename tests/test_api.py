@@ -13,7 +13,7 @@ from bot.cli import main
 from bot.personas import load_catalog
 from bot.prompts import PromptFormat
 from bot.store import ConversationStore
-from tests.conftest import EchoChatModel, FixedRetriever, api_server
+from tests.conftest import SOURCED_PASSAGES, EchoChatModel, FixedRetriever, SourcedRetriever, api_server
 
 
 def post(url: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
@@ -160,6 +160,31 @@ def test_every_api_turn_goes_into_the_conversation_log(echo_model, tmp_path):
     assert first["answer"].startswith("[")
     assert second["session_id"] == "api:anonymous" and second["adapter"] is None and second["retrieval"] == 0
     assert second["answer"].strip() == echo_model.invoke(echo_model.calls[-1][0]).content.strip()
+
+
+def test_an_answer_carries_its_sources_whole_and_on_the_last_streamed_chunk(echo_model):
+    from openai import OpenAI
+
+    question = [{"role": "user", "content": "Does it renew for 12 months?"}]
+    renewal = {"source": "agreement.pdf", "section": "4. Term › 4.3 Renewal", "page": 5,
+               "label": "agreement.pdf §4.3", "text": SOURCED_PASSAGES[1].page_content}
+    with api_server(echo_model, retriever=SourcedRetriever()) as (url, _):
+        client = OpenAI(base_url=url, api_key="unused", max_retries=0)
+        whole = client.chat.completions.create(model="tandem/compliance", messages=question,
+                                               extra_body={"retrieval": True})
+        chunks = list(client.chat.completions.create(model="tandem/compliance", messages=question, stream=True,
+                                                     extra_body={"retrieval": True}))
+        support = client.chat.completions.create(model="tandem/support", messages=question,
+                                                 extra_body={"retrieval": True})
+        ungrounded = client.chat.completions.create(model="tandem/compliance", messages=question)
+        raw = client.chat.completions.create(model="tandem/raw", messages=question)
+    assert whole.model_extra["sources"] == [renewal]
+    assert chunks[-1].choices[0].finish_reason == "stop" and chunks[-1].model_extra["sources"] == [renewal]
+    assert all("sources" not in (chunk.model_extra or {}) for chunk in chunks[:-1])
+    assert support.model_extra["sources"] == [{**renewal, "label": "agreement.pdf › 4.3 Renewal (p. 5)"}], \
+        "a persona that shows its readers no sources still gives them to the client"
+    assert ungrounded.model_extra["sources"] == [], "no passages, no sources"
+    assert "sources" not in (raw.model_extra or {}), "the raw names answer the messages as they are"
 
 
 def test_the_tiny_model_answers_through_the_api_with_token_counts(tiny_chat_model):

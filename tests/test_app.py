@@ -7,9 +7,12 @@ import pytest
 from gradio_client import Client
 from gradio_client.utils import Status
 
+from langchain_core.documents import Document
+
 from bot.app import BASE, TUNED, build_app, show_passages
+from bot.citations import source_of
 from bot.personas import load_catalog
-from tests.conftest import FixedRetriever, echo_header, serving, text_of
+from tests.conftest import FixedRetriever, SourcedRetriever, echo_header, serving, text_of
 
 
 @pytest.fixture
@@ -146,14 +149,30 @@ def test_the_knowledge_toggle_puts_passages_into_the_prompt_and_under_the_answer
     assert "PASSAGE-42" in system_prompt_of(model.calls[0])
     assert not any("PASSAGE-42" in m.content for m in model.calls[1][0]), "neither in the prompt nor in the history"
     [shown] = passage_notices(chat)
-    assert shown["metadata"]["title"] == "Passages this answer was given (1)"
-    assert text_of(shown) == show_passages(["PASSAGE-42: the warranty lasts 24 months."])
+    assert shown["metadata"]["title"] == "Passages this answer was given (1)", "support shows no sources in the title"
+    assert text_of(shown) == "**[1]** · cited  \nPASSAGE-42: the warranty lasts 24 months."
     assert chat.index(shown) == 2, "under the grounded answer; the answer without knowledge has none"
 
 
+def test_the_fold_is_headed_by_the_cited_sources_and_each_passage_by_its_document_section_and_page(echo_model):
+    app = build_app(echo_model, load_catalog(), echo_model.describe(), retriever=SourcedRetriever())
+    with serving(app) as url:
+        chat, _, _ = Client(url, verbose=False).predict("Does it renew for 12 months?", "compliance", "direct", True,
+                                                        api_name="/respond")
+    [shown] = [m for m in chat if (m.get("metadata") or {}).get("title", "").startswith("Sources:")]
+    assert shown["metadata"]["title"] == "Sources: agreement.pdf §4.3 · 2 passages given"
+    assert text_of(shown) == ("**[1] agreement.pdf › 3.2 Late payment (p. 4)**  \nFees › Late payment  \n"
+                              "A late fee of 20 EUR applies after 14 days.\n\n"
+                              "**[2] agreement.pdf › 4.3 Renewal (p. 5)** · cited  \nTerm › Renewal  \n"
+                              "The agreement renews for 12 months at a time.")
+
+
 def test_passages_are_shown_numbered_with_their_own_markdown_as_plain_text():
-    shown = show_passages(["Refunds › Window\nWithin *30* days.", "# Not a heading"])
-    assert shown == "**[1]** Refunds › Window  \nWithin \\*30\\* days.\n\n**[2]** \\# Not a heading"
+    passages = [Document(page_content="Refunds › Window\nWithin *30* days.", metadata={"source": "refunds.md"}),
+                Document(page_content="# Not a heading")]
+    shown = show_passages(passages, [source_of(passages[1], 2)])
+    assert shown == ("**[1] refunds.md**  \nRefunds › Window  \nWithin \\*30\\* days.\n\n"
+                     "**[2]** · cited  \n\\# Not a heading")
 
 
 def test_compare_answers_every_chosen_combination_with_its_own_model_persona_and_latency(served_full):

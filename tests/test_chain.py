@@ -11,10 +11,11 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import Field
 
 from bot.chain import build_chain, default_retriever, model_format, with_session_memory
+from bot.citations import Source
 from bot.errors import InputError, PersonaError
 from bot.personas import load_catalog
 from bot.prompts import PromptFormat
-from tests.conftest import EchoChatModel, echo_header
+from tests.conftest import SOURCED_PASSAGES, EchoChatModel, SourcedRetriever, echo_header
 
 
 @pytest.fixture(scope="module")
@@ -233,3 +234,74 @@ def test_as_message_returns_the_answer_with_its_token_counts(tiny_model_dir, cat
     text = build_chain(load_chat_model(str(tiny_model_dir), greedy=True, max_new_tokens=4), catalog).invoke(
         {"question": "How do I reset my password?", "persona": None})
     assert text == message.content
+
+
+# Answers with their sources ------------------------------------------------------------------------------
+
+def test_with_sources_answers_with_the_passages_given_and_those_cited(echo_model, catalog):
+    retriever = SourcedRetriever()
+    chain = build_chain(echo_model, catalog, retriever=retriever, with_sources=True)
+    result = chain.invoke({"question": "Does it renew for 12 months?", "persona": "engineer", "retrieval": True})
+    assert set(result) == {"answer", "context", "sources"}
+    assert result["answer"].startswith(echo_header(catalog.persona("engineer").system_prompt))
+    assert result["context"] == SOURCED_PASSAGES, "the passages the model was given, with their metadata"
+    assert "[2] Term › Renewal" in system_of(echo_model)
+    assert result["sources"] == [Source(source="agreement.pdf", section="4. Term › 4.3 Renewal", page=5,
+                                        label="agreement.pdf › 4.3 Renewal (p. 5)", text=SOURCED_PASSAGES[1].page_content)]
+    text = build_chain(echo_model, catalog, retriever=retriever).invoke(
+        {"question": "Does it renew for 12 months?", "persona": "engineer", "retrieval": True})
+    assert text == result["answer"].strip(), "the default output is still the answer's text (the fake streams spaces)"
+
+
+def test_the_persona_decides_how_the_sources_read_and_a_persona_that_shows_none_still_gets_them(echo_model, catalog):
+    chain = build_chain(echo_model, catalog, retriever=SourcedRetriever(), with_sources=True)
+    request = {"question": "Is the late fee 20 EUR?", "retrieval": True}
+    assert [s.label for s in chain.invoke({**request, "persona": "compliance"})["sources"]] == ["agreement.pdf §3.2"]
+    assert [s.label for s in chain.invoke({**request, "persona": "support"})["sources"]] == \
+        ["agreement.pdf › 3.2 Late payment (p. 4)"]
+    assert [s.label for s in chain.invoke({**request, "persona": None})["sources"]] == \
+        ["agreement.pdf › 3.2 Late payment (p. 4)"]
+
+
+def test_with_sources_streams_the_context_then_the_answer_then_the_sources(echo_model, catalog):
+    chain = build_chain(echo_model, catalog, retriever=SourcedRetriever(), with_sources=True)
+    request = {"question": "Does it renew for 12 months?", "retrieval": True}
+    chunks = list(chain.stream(request))
+    assert chunks[0] == {"context": SOURCED_PASSAGES}
+    assert all(set(chunk) == {"answer"} for chunk in chunks[1:-1]) and len(chunks) > 4, "the answer token by token"
+    assert set(chunks[-1]) == {"sources"} and chunks[-1]["sources"][0].page == 5
+    whole = chunks[0]
+    for chunk in chunks[1:]:
+        whole = whole + chunk
+    assert whole == chain.invoke(request), "the chunks add up to the whole answer"
+
+    async def streamed_async():
+        return [chunk async for chunk in chain.astream(request)]
+
+    assert asyncio.run(streamed_async()) == chunks
+    assert asyncio.run(chain.ainvoke(request)) == whole
+
+
+def test_with_sources_takes_passages_as_strings_or_documents_and_none_means_no_sources(echo_model, catalog):
+    chain = build_chain(echo_model, catalog, with_sources=True)
+    given = chain.invoke({"question": "Is it 24 months?", "passages": ["Warranty: 24 months.", SOURCED_PASSAGES[0]]})
+    assert [(s.label, s.text) for s in given["sources"]] == [("passage 1", "Warranty: 24 months.")]
+    assert [d.page_content for d in given["context"]] == ["Warranty: 24 months.", SOURCED_PASSAGES[0].page_content]
+    ungrounded, batched = chain.invoke({"question": "Hello?"}), chain.batch([{"question": "Hello?"}] * 2)
+    assert (ungrounded["context"], ungrounded["sources"]) == ([], []) and ungrounded["answer"]
+    assert batched == [ungrounded, ungrounded]
+    with pytest.raises(InputError):
+        chain.invoke({"question": "  "})
+    with pytest.raises(ValueError, match="not both"):
+        build_chain(echo_model, catalog, with_sources=True, as_message=True)
+
+
+def test_session_memory_over_the_chain_with_sources_remembers_the_answers_text(echo_model, catalog):
+    chat = with_session_memory(build_chain(echo_model, catalog, retriever=SourcedRetriever(), with_sources=True))
+    config = {"configurable": {"session_id": "reviewer"}}
+    first = chat.invoke({"question": "Does it renew for 12 months?", "persona": None, "retrieval": True}, config)
+    second = chat.invoke({"question": "And after that?", "persona": None, "retrieval": True}, config)
+    assert first["sources"][0].section == "4. Term › 4.3 Renewal"
+    history = [m.content for m in echo_model.calls[-1][0][1:-1]]
+    assert history == ["Does it renew for 12 months?", first["answer"]], "the answer's text, not the dict"
+    assert second["answer"].endswith("And after that? ")

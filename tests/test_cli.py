@@ -160,3 +160,19 @@ def test_knowledge_grounds_the_answers_of_a_base_model(command, knowledge, echo_
     assert "[1] Warranty\nEvery kettle is covered for 24 months." in grounded
     assert "24 months" not in plain
     assert f"tandem: indexing {knowledge} for retrieval" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["ask", "How long is the warranty?"], ["chat"]])
+def test_a_grounded_answer_is_followed_by_its_sources_when_the_persona_cites_them(command, knowledge, echo_model,
+                                                                                   monkeypatch, capsys):
+    from bot.cli import main
+
+    monkeypatch.setattr("bot.chat_model.load_chat_model", lambda *args, **settings: echo_model)
+    shown = {}
+    for persona in ("engineer", "support"):
+        monkeypatch.setattr("sys.stdin", io.StringIO("How long is the warranty?\n/quit\n"))  # for chat
+        assert main([*command, "--model", "a-base-model", "--knowledge", str(knowledge), "--persona", persona]) == 0
+        shown[persona] = capsys.readouterr().out.splitlines()
+    answer = next(i for i, line in enumerate(shown["engineer"]) if "heard:" in line)
+    assert shown["engineer"][answer + 1] == "Sources: warranty.md › Warranty", "one line, right after the answer"
+    assert not any(line.startswith("Sources:") for line in shown["support"]), "support shows its customers none"

@@ -17,7 +17,8 @@ from bot.personas import load_catalog
 from finetune.data import Example
 from finetune.evaluation.evaluate import (GENERAL_QUESTIONS, Cell, EvalConfig, EvalError, load_general_questions,
                                           plan_cells, run_eval, select_questions)
-from finetune.evaluation.metrics import cosine_pairs, key_fact_recall, unsupported_specifics
+from bot.citations import cited
+from finetune.evaluation.metrics import cited_recall, cosine_pairs, key_fact_recall, unsupported_specifics
 from finetune.evaluation.report import compare, drift, summarise, verdict
 from tests.conftest import tiny_recipe, write_qa
 
@@ -198,8 +199,12 @@ def test_row_scores_follow_from_the_answers(report):
         if row["retrieval"]:
             assert row["passages"] and row["passage_recall"] == key_fact_recall("\n\n".join(row["passages"]),
                                                                                row["key_facts"])
+            assert row["cited"] == cited(row["answer"], row["passages"]) and row["cited"]
+            first = key_fact_recall(row["passages"][row["cited"][0]], row["key_facts"]) if row["key_facts"] else None
+            assert row["cited_recall"] == first
         else:
             assert row["passages"] is None and row["passage_recall"] is None
+            assert row["cited"] is None and row["cited_recall"] is None and row["cited_any_recall"] is None
         assert row["unsupported"] == unsupported_specifics(row["answer"], [row["reference"], row["question"],
                                                                            *(row["passages"] or [])])
         if row["persona"]:
@@ -236,11 +241,13 @@ def expected_figures(members: list[dict]) -> dict:
         return sum(values) / len(values) if values else None
 
     recall, adheres = average("key_fact_recall"), [r["adherence"] for r in members if r["adherence"] is not None]
-    in_passages = average("passage_recall")
+    in_passages, in_cited, in_any_cited = average("passage_recall"), average("cited_recall"), average("cited_any_recall")
     return {
         "answers": len(members),
         "key_fact_recall": None if recall is None else round(100 * recall, 1),
         "passage_recall": None if in_passages is None else round(100 * in_passages, 1),
+        "cited_recall": None if in_cited is None else round(100 * in_cited, 1),
+        "cited_any_recall": None if in_any_cited is None else round(100 * in_any_cited, 1),
         "adherence": round(100 * adheres.count(True) / len(adheres), 1) if adheres else None,
         "similarity": round(average("similarity"), 3),
         "agreement": round(average("agreement"), 3),
@@ -254,6 +261,8 @@ def test_summary_figures_are_recomputable_from_the_rows_and_shown_in_the_table(r
     table = [line for line in (report / "report.md").read_text().splitlines() if line.startswith("| ")]
     headings = [h.strip() for h in table[0].strip("|").split("|")]
     columns = {"key_fact_recall": ("Key-fact recall", "%"), "passage_recall": ("Key facts in passages", "%"),
+               "cited_recall": ("Key facts in first cited passage", "%"),
+               "cited_any_recall": ("Key facts in cited passages", "%"),
                "adherence": ("Persona adherence", "%"),
                "similarity": ("Similarity to reference", ""), "agreement": ("Paraphrase agreement", ""),
                "tokens_per_second": ("Generated tok/s", ""), "answers": ("Answers", "")}
@@ -391,6 +400,23 @@ def test_the_verdict_sets_retrieval_recall_against_the_facts_its_passages_held()
     assert (cell["key_fact_recall"], cell["passage_recall"]) == (25.0, 87.5)
     [sentence] = verdict([cell], "support")
     assert "reaches 25%, though the passages it put in the prompt held 88% of the key facts" in sentence
+
+
+def test_the_cited_passage_holding_the_key_facts_is_measured_first_and_together():
+    passages = ["Refunds › Timing\nRefunds take five days.", "Refunds › Method\nRefunds go back to your Visa card.",
+                "Shipping › Time\nOrders ship in 2 days."]
+    facts = ["5 days", "Visa"]
+    assert cited_recall(passages, cited("Refunds take 5 days, back to your Visa card.", passages), facts) == (0.5, 1.0)
+    assert cited_recall(passages, cited("It ships in 2 days.", passages), facts) == (0.0, 0.0), \
+        "an answer that relied on the wrong passage cites it, and the citation does not hold the facts"
+    assert cited_recall(passages, [], facts) == (None, None) and cited_recall(passages, [0], []) == (None, None)
+    rows = [row("tuned · support+retrieval", cited_recall=1.0, cited_any_recall=1.0),
+            row("tuned · support+retrieval", cited_recall=0.0, cited_any_recall=0.5),
+            row("tuned · support+retrieval", cited_recall=None, cited_any_recall=None),  # no key facts
+            row("tuned · support")]  # no retrieval: no cited figures
+    grounded, ungrounded = summarise(rows[:3]), summarise(rows[3:])
+    assert (grounded[0]["cited_recall"], grounded[0]["cited_any_recall"]) == (50.0, 75.0)
+    assert (ungrounded[0]["cited_recall"], ungrounded[0]["cited_any_recall"]) == (None, None)
 
 
 def write_summary(directory: Path, recall: float, adherence: float = 90.0, support_hash: str = "aaaaaaaaaaaa") -> Path:

@@ -5,7 +5,7 @@ import pytest
 from bot.retrieval import HybridRetriever, pair_passage
 from finetune.data import Example
 from finetune.grounding import NOT_IN_PASSAGES, domain_passages, ground_examples
-from finetune.specifics import specifics
+from bot.specifics import specifics
 
 KNOWLEDGE = {
     "refunds.md": "# Refunds\n\n## Window\n\nYou can return any product within 30 days for a full refund.\n",

@@ -5,7 +5,7 @@ import pytest
 
 from finetune.evaluation.metrics import (contains_fact, cosine_pairs, key_fact_recall, mean, reading_ease,
                                          unsupported_specifics)
-from finetune.specifics import fact_tokens, specifics
+from bot.specifics import fact_tokens, specifics
 
 
 @pytest.mark.parametrize("left, right", [

@@ -37,8 +37,31 @@ def test_every_shipped_persona_and_instruction_loads():
         assert len(persona.examples) >= 2
         assert persona.generation.temperature is not None and persona.generation.max_new_tokens
         assert persona.style != StyleRules(), f"{path.name} has no checkable style rule"
+        assert "\ncitations: " in path.read_text(), f"{path.name} says how it cites its sources"
     for path in (shipped_personas_dir() / "instructions").glob("*.yaml"):
         assert load_instruction(path).id == path.stem
+
+
+def test_the_shipped_personas_cite_as_their_readers_need_and_a_clause_citer_asks_for_the_clause():
+    personas = load_catalog().personas
+    assert {p.id: p.citations for p in personas.values()} == {
+        "compliance": "clause", "engineer": "document", "executive": "document", "plain": "document", "support": "none"}
+    for persona in personas.values():
+        if persona.citations == "clause":
+            assert "clause number" in persona.system_prompt, f"{persona.id} cites clauses: its answers name them too"
+
+
+def test_the_citation_style_is_checked_and_is_not_part_of_the_content_hash(tmp_path):
+    path = tmp_path / "tester.yaml"
+    path.write_text(GOOD)
+    default = load_persona(path)
+    path.write_text(GOOD + "citations: clause\n")
+    clause = load_persona(path)
+    assert (default.citations, clause.citations) == ("document", "clause")
+    assert clause.content_hash == default.content_hash, "it changes what is shown, not what the model is told"
+    path.write_text(GOOD + "citations: footnote\n")
+    with pytest.raises(PersonaError, match="tester.yaml:15: field 'citations'"):
+        load_persona(path)
 
 
 def test_shipped_personas_follow_their_own_rules_in_their_examples():

@@ -27,6 +27,7 @@ from bot.errors import TandemError
 from bot.adapters import adapter_format, read_card
 from bot.backends import BACKEND_HELP, Backend
 from bot.chain import build_chain
+from bot.citations import cited
 from bot.chat_model import LocalChatModel, load_chat_model, resolved_backend
 from bot.remote import is_remote
 from bot.models import adapter_base_model, default_adapter, default_model, shipped_adapter_for
@@ -38,7 +39,7 @@ from bot.versions import keep_version
 from bot.yamlfiles import load_yaml_model
 from finetune.data import SAMPLE_DOMAIN, CsvColumns, Example, columns_from_flags, load_examples
 from finetune.evaluation.cost import is_base_variant, other_label, training_cost
-from finetune.evaluation.metrics import cosine_pairs, key_fact_recall, reading_ease, unsupported_specifics
+from finetune.evaluation.metrics import cited_recall, cosine_pairs, key_fact_recall, reading_ease, unsupported_specifics
 from finetune.evaluation.report import print_verdict, write_report
 from finetune.flags import apply_field_flags
 
@@ -324,7 +325,7 @@ def retrieve_passages(config: EvalConfig, adapters: list[Path], questions: list[
     if retriever is None:
         raise EvalError(f"the retrieval cells need knowledge: no knowledge/ directory beside {config.data[0]} and "
                         "no adapter that carries its own; pass --knowledge DIR or leave retrieval out of --prompts")
-    return {q.question: find_passages(retriever, q.question) for q in questions}
+    return {q.question: [p.page_content for p in find_passages(retriever, q.question)] for q in questions}
 
 
 def _answer_all(chain, inputs: list[dict], batch_size: int, bar) -> list:
@@ -364,6 +365,10 @@ def score_rows(rows: list[dict], catalog: Catalog) -> None:
         # How many of the facts retrieval put within the model's reach: separates search failures from reading ones.
         row["passage_recall"] = (None if row["passages"] is None
                                  else key_fact_recall("\n\n".join(row["passages"]), row["key_facts"]))
+        # Whether the answer cites the passage that holds the facts (bot.citations: the rule every front end shows).
+        row["cited"] = cited(row["answer"], row["passages"]) if row["passages"] else None
+        row["cited_recall"], row["cited_any_recall"] = cited_recall(row["passages"] or [], row["cited"] or [],
+                                                                    row["key_facts"])
         row["reading_ease"] = reading_ease(row["answer"])
         # A number, amount, code or e-mail address the model was given by neither the passages nor the question's
         # reference: the measurable part of "invented".

@@ -7,7 +7,7 @@ figures can be recomputed from `results.jsonl` alone.
 import re
 from functools import lru_cache
 
-from finetune.specifics import fact_tokens, specifics, stated_specifics
+from bot.specifics import fact_tokens, specifics, stated_specifics
 
 
 def contains_fact(answer: str, fact: str) -> bool:
@@ -23,6 +23,15 @@ def key_fact_recall(answer: str, key_facts: list[str]) -> float | None:
     if not key_facts:
         return None
     return sum(contains_fact(answer, fact) for fact in key_facts) / len(key_facts)
+
+
+def cited_recall(passages: list[str], cited: list[int], key_facts: list[str]) -> tuple[float | None, float | None]:
+    """(share of the key facts the first cited passage holds, share the cited passages hold together); None for
+    both when nothing is cited or the question has no key facts."""
+    if not cited or not key_facts:
+        return None, None
+    return (key_fact_recall(passages[cited[0]], key_facts),
+            key_fact_recall("\n\n".join(passages[i] for i in cited), key_facts))
 
 
 def unsupported_specifics(answer: str, sources: list[str]) -> list[str]:

@@ -28,15 +28,15 @@ def summarise(rows: list[dict]) -> list[dict]:
     summaries = []
     for label, members in cells.items():
         first = members[0]
-        recall = mean(r["key_fact_recall"] for r in members)
-        in_passages = mean(r.get("passage_recall") for r in members)
         adherent = [r["adherence"] for r in members if r["adherence"] is not None]
         seconds = sum(r["seconds"] for r in members)
         summaries.append({
             "cell": label, "model": first["model"], "prompt": first["prompt"], "persona": first["persona"],
             "few_shot": first["few_shot"], "retrieval": first["retrieval"], "answers": len(members),
-            "key_fact_recall": None if recall is None else round(100 * recall, 1),
-            "passage_recall": None if in_passages is None else round(100 * in_passages, 1),
+            "key_fact_recall": _percent(r["key_fact_recall"] for r in members),
+            "passage_recall": _percent(r.get("passage_recall") for r in members),
+            "cited_recall": _percent(r.get("cited_recall") for r in members),
+            "cited_any_recall": _percent(r.get("cited_any_recall") for r in members),
             "unsupported_rate": round(100 * sum(bool(r.get("unsupported")) for r in members) / len(members), 1),
             "similarity": _round(mean(r["similarity"] for r in members), 3),
             "adherence": round(100 * sum(adherent) / len(adherent), 1) if adherent else None,
@@ -58,6 +58,12 @@ def drift(rows: list[dict], threshold: float) -> list[dict]:
             models.setdefault(row["model"], []).append(row["base_similarity"])
     return [{"model": model, "questions": len(scores), "similarity_to_base": round(mean(scores), 3),
              "flagged": mean(scores) < threshold} for model, scores in models.items()]
+
+
+def _percent(shares) -> float | None:
+    """The mean of shares (0 to 1) as a percentage to one decimal; None when there are none."""
+    share = mean(shares)
+    return None if share is None else round(100 * share, 1)
 
 
 def _round(value, digits):
@@ -217,6 +223,10 @@ def _markdown(summary: dict, charts: list[str]) -> str:
               "number words and formats, and currency.",
               "- **Key facts in passages** (retrieval cells): the same measure applied to the passages retrieval put into "
               "the prompt; recall far below it means the model did not read what it was given.",
+              "- **Key facts in first cited passage** and **in cited passages** (retrieval cells): the same measure "
+              "applied to the passage each answer cites first, and to all the passages it cites (`bot.citations`: "
+              "those that state the answer's numbers, codes and names; else the top passage). Well below key facts "
+              "in passages, the citation points a reader at a passage that does not hold the answer.",
               "- **Unsupported specifics**: share of answers that state a number, amount, code or e-mail address found in "
               "neither the passages the model was given nor the reference answer: the measurable part of inventing.",
               "- **Similarity**: cosine similarity (all-MiniLM-L6-v2) between answer and reference answer.",

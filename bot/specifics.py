@@ -1,7 +1,9 @@
-"""The checkable specifics a text states (numbers, amounts, codes, e-mail addresses) in one normal form.
+"""The checkable specifics a text states (numbers, amounts, codes, e-mail addresses) in one normal form, and
+the names it mentions.
 
-Training's grounding judges whether a passage supports an answer by them, and evaluation scores key facts and
-unsupported specifics by them, so both compare text the same way.
+An answer cites the passages that state its specifics (`bot.citations`), training's grounding judges whether a
+passage supports an answer by them, and evaluation scores key facts and unsupported specifics by them, so all three
+compare text the same way.
 """
 
 import re
@@ -67,3 +69,21 @@ def stated_specifics(text: str, wanted: set[str]) -> set[str]:
     A whole word, not a substring: "$149.95" does not state "$49.95", nor "15 days" "5 days"."""
     own, lowered = specifics(text), text.lower()
     return {s for s in wanted if s in own or re.search(rf"(?<![\w.]){re.escape(s)}(?!\w|\.\d)", lowered)}
+
+
+NAME = re.compile(r"\b[A-Z][\w-]*[A-Za-z0-9]")
+SENTENCE_START = ".!?:;\n"
+"""A capitalised word after one of these (or first in the text) may be capitalised only because it starts a sentence
+or a list item."""
+
+
+def names(text: str) -> set[str]:
+    """The names a text mentions, case folded: capitalised words of two letters or more that do not start a sentence
+    or a list item ("Sprigbox", "Germany", "Settings"). In English these are proper nouns; nothing here knows
+    the domain."""
+    found = set()
+    for match in NAME.finditer(text):
+        before = text[:match.start()].rstrip(" \t\"'(*-•")
+        if before and before[-1] not in SENTENCE_START:
+            found.add(match.group().lower())
+    return found
