@@ -26,7 +26,7 @@ from langchain_core.messages import HumanMessage
 from bot.errors import TandemError
 from bot.files import write_atomically
 from bot.retrieval import document_passages
-from finetune.specifics import fact_tokens, specifics
+from bot.specifics import fact_tokens, specifics
 
 SYNTHESIS_MODEL = "qwen2.5-coder-1.5b-instruct"
 """The largest embedded model: it writes the pairs that a smaller model is then tuned on."""
