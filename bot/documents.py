@@ -125,7 +125,10 @@ def section_passages(found: list[Section], source: str) -> list[Document]:
 
 def markdown_blocks(text: str) -> list[Block]:
     """Markdown's ATX headings (# to ######) as headings; fenced code and table rows verbatim; every other line
-    as a line of its paragraph (a blank line ends one)."""
+    as a line of text, kept as it is (a line that starts with a clause number starts a clause).
+
+    A clause in bold ("**§2.1 Access.** ...") stays text under its Markdown heading: splitting the sample contract
+    at each one gave smaller passages, and the top 3 held 76.6% of its questions' key facts instead of 82.0%."""
     blocks, fence = [], None
     for line in text.splitlines():
         stripped = line.strip()
@@ -140,9 +143,7 @@ def markdown_blocks(text: str) -> list[Block]:
         elif stripped.startswith("|"):
             blocks.append(Block(line, verbatim=True))
         else:
-            # "**§2.1 Access.** Customer may ...": the bold clause number starts a clause.
-            blocks.append(Block(re.sub(r"^(\*\*|__)((?:§|\d|Section |Clause |Article ).*?)\1\s*", r"\2 ", stripped,
-                                       flags=re.I), wrapped=True))
+            blocks.append(Block(stripped))
     return blocks
 
 

@@ -162,16 +162,16 @@ def test_a_contracts_clause_4_3_is_under_4_in_the_section_path(tmp_path):
 
 
 def test_markdown_headings_lead_and_clauses_nest_under_them(tmp_path):
-    text = ("# Subscription Agreement\n\n## §4 Term and Renewal\n\n**§4.1 Initial term.** Twelve months.\n\n"
-            "**§4.3 Renewal price cap.** At most 5% a year.\n\n## §5 Fees\n\nSteps to pay:\n\n1. Open the invoice\n"
-            "2. Pay it\n\n```\n# not a heading\n4.3 Not a clause\n```\n")
+    text = ("# Subscription Agreement\n\n## §4 Term and Renewal\n\n§4.1 Initial term. Twelve months.\n\n"
+            "§4.3 Renewal price cap. At most 5% a year.\n\n## §5 Fees\n\n**§5.1 Invoices.** Monthly.\n"
+            "Steps to pay:\n\n1. Open the invoice\n2. Pay it\n\n```\n# not a heading\n4.3 Not a clause\n```\n")
     assert sections_and_texts(passages_of(tmp_path, "a.md", text)) == [
         ("Subscription Agreement › §4 Term and Renewal › §4.1 Initial term",
          "Subscription Agreement › §4 Term and Renewal › §4.1 Initial term\nTwelve months."),
         ("Subscription Agreement › §4 Term and Renewal › §4.3 Renewal price cap",
          "Subscription Agreement › §4 Term and Renewal › §4.3 Renewal price cap\nAt most 5% a year."),
-        ("Subscription Agreement › §5 Fees", "Subscription Agreement › §5 Fees\nSteps to pay:\n1. Open the invoice\n"
-                                             "2. Pay it\n```\n# not a heading\n4.3 Not a clause\n```"),
+        ("Subscription Agreement › §5 Fees", "Subscription Agreement › §5 Fees\n**§5.1 Invoices.** Monthly.\n"
+         "Steps to pay:\n1. Open the invoice\n2. Pay it\n```\n# not a heading\n4.3 Not a clause\n```"),
     ]
 
 
