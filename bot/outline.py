@@ -78,10 +78,13 @@ class Section:
     text: str = ""
     marks: list[tuple[int, int]] = field(default_factory=list)
     """(offset in text, page) where the text moves onto a page."""
+    parts: list[str] = field(default_factory=list, repr=False)
+    """The text while it is read, piece by piece (joined once: adding to a long string is slow)."""
+    length: int = 0
 
     def page_at(self, offset: int) -> int | None:
         """The page the character at `offset` of the text is printed on."""
-        index = bisect_right([start for start, _ in self.marks], offset) - 1
+        index = bisect_right(self.marks, offset, key=lambda mark: mark[0]) - 1
         return self.marks[index][1] if index >= 0 else self.page
 
 
@@ -109,6 +112,8 @@ def parse_clause(line: str) -> Clause | None:
         return Clause(label, depth, "", "", keyword) if keyword else None
     if rest[0].islower() or not (rest[0].isupper() or rest[0] in "\"'“‘(["):
         return None  # "4.3 of the Agreement", "1.5 2.0 3.5": a sentence or figures, not a clause
+    if re.search(r"(?:\.\s?){3,}\s*\d+$|…\s*\d+$", rest):
+        return None  # "4.3 Renewal price cap ....... 7": a line of the table of contents
     title, body = _title_and_body(rest)
     if _is_title(title) and (keyword or depth > 1 or body or not rest.endswith(".")):
         return Clause(label, depth, title, body, keyword)  # (not "1. Open the app and tap Settings.": a step)
@@ -143,8 +148,11 @@ def sections(blocks: list[Block]) -> list[Section]:
         if not text:
             joinable = False
             continue
-        _append(found[-1], text, block.page, joinable and _continues(found[-1].text, text))
+        last = found[-1].parts[-1] if found[-1].parts else ""
+        _append(found[-1], text, block.page, joinable and _continues(last, text))
         joinable = block.wrapped
+    for section in found:
+        section.text, section.parts = "".join(section.parts), []
     return [section for section in found if section.text]
 
 
@@ -154,6 +162,8 @@ def _clause_at(blocks: list[Block], index: int) -> tuple[Clause | None, int]:
     clause = parse_clause(block.text)
     if clause is None:
         return None, 0
+    if block.wrapped and index > 0 and blocks[index - 1].wrapped and _goes_on(blocks[index - 1].text):
+        return None, 0  # "as set out in Section" / "4.3 of the Agreement": the line before goes on in this one
     before_index, after_index = _neighbour(blocks, index, -1), _neighbour(blocks, index, +1)
     before = blocks[before_index] if before_index is not None else None
     after = blocks[after_index] if after_index is not None else None
@@ -188,6 +198,13 @@ def _numbered(block: Block | None) -> int | None:
     """The number of the list item (or top-level clause) `block` starts: 3 for "3. ..."."""
     match = _LIST_ITEM.match(block.text.strip()) if block is not None else None
     return int(match[1]) if match else None
+
+
+def _goes_on(line: str) -> bool:
+    """Whether a printed line stops mid-sentence: on a comma, or a word such as "the", "of" or "Section"."""
+    words = line.split()
+    return bool(words) and (line.endswith(",") or words[-1].lower() in _OPEN_ENDINGS
+                            or re.fullmatch(_KEYWORD, words[-1]) is not None)
 
 
 def _title_and_body(rest: str) -> tuple[str, str]:
@@ -225,16 +242,21 @@ def _path(stack: list[_Heading]) -> str:
 
 def _continues(previous: str, text: str) -> bool:
     """Whether a printed line goes on the sentence of the line before it (and is not a new item or sentence)."""
-    return not previous.endswith((".", "!", "?", ":", ";")) and not re.match(r"[•▪◦·*–-]\s|\(?\w{1,3}[.)]\s", text)
+    if _goes_on(previous):
+        return True
+    return (not previous.endswith((".", "!", "?", ":", ";"))
+            and not re.match(r"[•▪◦·*–-]\s|\(?\w{1,3}[.)]\s|\d{1,3}(?:\.\d{1,3})+\.?\s", text))
 
 
 def _append(section: Section, text: str, page: int | None, continued: bool) -> None:
-    if page is not None and (not section.marks or section.marks[-1][1] != page):
-        section.marks.append((len(section.text) + (1 if section.text else 0), page))
-        section.page = section.page if section.page is not None else page
-    if not section.text:
-        section.text = text
-    elif continued and re.search(r"[^\W\d_]-$", section.text) and text[:1].islower():
-        section.text += text  # "non-" / "exclusive": a word broken across lines
+    if not section.parts:
+        joint = ""
+    elif continued and re.search(r"[^\W\d_]-$", section.parts[-1]) and text[:1].islower():
+        joint = ""  # "non-" / "exclusive": a word broken across lines
     else:
-        section.text += (" " if continued else "\n") + text
+        joint = " " if continued else "\n"
+    if page is not None and (not section.marks or section.marks[-1][1] != page):
+        section.marks.append((section.length + len(joint), page))
+        section.page = section.page if section.page is not None else page
+    section.parts += [joint, text]
+    section.length += len(joint) + len(text)

@@ -161,6 +161,17 @@ def test_a_contracts_clause_4_3_is_under_4_in_the_section_path(tmp_path):
     assert all(set(p.metadata) == {"source", "section"} and p.metadata["source"] == "msa.txt" for p in passages)
 
 
+def test_a_table_of_contents_and_a_reference_wrapped_onto_a_new_line_are_text(tmp_path):
+    text = ("CONTENTS\n1. Definitions ........ 2\n1.1 Services ........ 2\n\n1. Definitions\n"
+            "1.1 Services. The software, as defined in Section\n2.1 Access Rights of the Order Form.\n"
+            "The Customer pays the fees set out in the\n4.3 Renewal Schedule.\n")
+    assert sections_and_texts(passages_of(tmp_path, "msa.txt", text)) == [
+        ("", "CONTENTS\n1. Definitions ........ 2\n1.1 Services ........ 2"),
+        ("1. Definitions › 1.1 Services", "1. Definitions › 1.1 Services\nThe software, as defined in Section 2.1 "
+         "Access Rights of the Order Form.\nThe Customer pays the fees set out in the 4.3 Renewal Schedule."),
+    ]
+
+
 def test_markdown_headings_lead_and_clauses_nest_under_them(tmp_path):
     text = ("# Subscription Agreement\n\n## §4 Term and Renewal\n\n§4.1 Initial term. Twelve months.\n\n"
             "§4.3 Renewal price cap. At most 5% a year.\n\n## §5 Fees\n\n**§5.1 Invoices.** Monthly.\n"
@@ -343,3 +354,39 @@ def test_passages_keep_section_and_page_in_an_adapters_knowledge_file(tmp_path):
     assert [(p.page_content, p.metadata) for p in back] == [(p.page_content, p.metadata) for p in passages]
     (tmp_path / "old.jsonl").write_text('{"text": "An older adapter.", "source": "faq.md"}\n')
     assert [p.metadata for p in read_passages(tmp_path / "old.jsonl")] == [{"source": "faq.md"}]
+
+
+# The commands that take --knowledge ---------------------------------------------------------------------------
+
+def contracts_folder(tmp_path):
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    (folder / "msa.pdf").write_bytes(contract_pdf())
+    (folder / "msa.docx").write_bytes(contract_docx())
+    return folder
+
+
+def test_tandem_ask_answers_from_a_folder_of_pdf_and_word_files(tmp_path, echo_model, monkeypatch, capsys):
+    from bot.cli import main
+
+    monkeypatch.setattr("bot.chat_model.load_chat_model", lambda *args, **settings: echo_model)
+    folder = contracts_folder(tmp_path)
+    assert main(["ask", "How much may fees rise at renewal?", "--model", "a-base-model", "--knowledge", str(folder),
+                 "--no-log"]) == 0
+    system = next(m.content for m in echo_model.calls[-1][0] if m.type == "system")
+    assert "4. Term and Renewal › 4.3 Renewal price cap\nFees may rise by at most 5% at each renewal" in system
+    assert f"tandem: {folder}: read 2 files into " in capsys.readouterr().err
+
+
+def test_training_and_evaluation_read_the_same_folder(tmp_path):
+    from bot.retrieval import choose_knowledge
+    from finetune.data import Example
+    from finetune.grounding import domain_passages
+
+    folder = contracts_folder(tmp_path)
+    passages = domain_passages([Example("Is liability capped?", "Yes, at 12 months of fees.", source="qa:1")], folder)
+    assert {p.metadata["source"] for p in passages} == {"msa.pdf", "msa.docx", "qa:1"}
+    retriever = choose_knowledge(3, 1200, knowledge=folder)
+    assert retriever.invoke("What is liability capped at?")[0].metadata == {
+        "source": "msa.docx", "section": "Master Services Agreement › Schedule of clauses numbered by Word › "
+                                         "7. Liability › 7.1 Cap"}
