@@ -64,8 +64,8 @@ def read_documents(paths: list[Path]) -> Reading:
     A file that cannot be read is a problem of the Reading, and the others are read."""
     reading = Reading()
     for path in map(Path, paths):
-        files = ([(file, file.relative_to(path).as_posix()) for file in directory_files(path)] if path.is_dir()
-                 else [(path, path.name)])
+        files = ([(file, file.relative_to(path).as_posix()) for file in directory_files(path, reading.problems)]
+                 if path.is_dir() else [(path, path.name)])
         for file, source in files:
             try:
                 data, passages = _read(file, source)
@@ -88,12 +88,18 @@ def knowledge_files(directory: Path) -> list[Path]:
     return [path for path in directory_files(directory) if path.suffix.lower() in SUPPORTED_SUFFIXES]
 
 
-def directory_files(directory: Path) -> list[Path]:
+def directory_files(directory: Path, problems: list[DocumentError] | None = None) -> list[Path]:
     """Every file under `directory` but hidden ones (".name", under a ".dir", Word's "~$name" lock files), sorted
-    by path; FIFOs and sockets too, so that reading one says what it is."""
+    by path; FIFOs and sockets too, so that reading one says what it is. A folder that cannot be listed is added to
+    `problems` when it is given."""
     directory = Path(directory)
     found = []
-    for root, subdirectories, names in os.walk(directory):
+
+    def unlisted(error: OSError) -> None:
+        if problems is not None:
+            problems.append(DocumentError(f"{error.filename}: cannot read: {error.strerror or error}"))
+
+    for root, subdirectories, names in os.walk(directory, onerror=unlisted):
         subdirectories[:] = [name for name in subdirectories if not name.startswith(".")]
         found += [Path(root) / name for name in names if not name.startswith((".", "~$"))]
     return sorted(found, key=lambda path: path.relative_to(directory).as_posix())

@@ -116,7 +116,7 @@ def parse_clause(line: str) -> Clause | None:
         return None  # "4.3 Renewal price cap ....... 7": a line of the table of contents
     title, body = _title_and_body(rest)
     if _is_title(title) and (keyword or depth > 1 or body or not rest.endswith(".")):
-        return Clause(label, depth, title, body, keyword)  # (not "1. Open the app and tap Settings.": a step)
+        return Clause(label, depth, title, body, keyword)
     if keyword or depth > 1:
         return Clause(label, depth, "", rest, keyword)  # "4.3 Either party may terminate ...": the number alone
     return None  # "1. Open the app and tap Settings.": a list item, not a clause heading

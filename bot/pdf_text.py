@@ -50,7 +50,7 @@ def _page_lines(data: bytes, name: str) -> list[list[str]]:
     log.setLevel(logging.ERROR)  # pypdf logs every repair it makes to a damaged file; the outcome is what counts
     try:
         reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
+        if reader.is_encrypted and not _opens(reader):
             raise DocumentError(f"{name}: encrypted: decrypt it first")
         return [_lines(page.extract_text() or "") for page in reader.pages]
     except DocumentError:
@@ -59,6 +59,14 @@ def _page_lines(data: bytes, name: str) -> list[list[str]]:
         raise DocumentError(f"{name}: a damaged or incomplete PDF ({_reason(error)})") from None
     finally:
         log.setLevel(level)
+
+
+def _opens(reader) -> bool:
+    """Whether an encrypted PDF opens with the empty password (one that only forbids editing or printing does)."""
+    try:
+        return bool(reader.decrypt(""))
+    except Exception:  # an encryption pypdf does not implement: as locked, to the user, as a password
+        return False
 
 
 def _lines(text: str) -> list[str]:
