@@ -160,6 +160,8 @@ def text_blocks(text: str) -> list[Block]:
 
 def _read(path: Path, source: str) -> tuple[bytes, list[Document]]:
     suffix = path.suffix.lower()
+    if not os.path.lexists(path):
+        raise DocumentError(f"{path}: no such file or directory")
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(f"{path}: not a type Tandem reads (it reads {', '.join(SUPPORTED_SUFFIXES)})"
                             + ("; save it as .docx" if suffix == ".doc" else ""))

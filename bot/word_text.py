@@ -14,9 +14,11 @@ from bot.outline import Block
 
 MAX_UNZIPPED_BYTES = 256 << 20
 """What a .docx may unpack to: its text is a few MB at most, the rest is images."""
-MAX_RATIO = 100
-"""A member larger than a MB that unpacks to more than this many times its packed size is a zip bomb: Word's XML
-packs about 10 to 1."""
+MAX_RATIO = 500
+BOMB_MEMBER_BYTES = 8 << 20
+"""A member larger than BOMB_MEMBER_BYTES that unpacks to more than MAX_RATIO times its packed size is a zip bomb:
+deflate packs at most about 1,000 to 1, which only runs of one byte reach; Word's parts pack 2 to 30 to 1 (its
+styles), and text repeated thousands of times, about 180 to 1."""
 MAX_MEMBERS = 10_000
 _FORMATS = {"decimal": str, "decimalZero": lambda n: f"{n:02d}",
             "lowerLetter": lambda n: _letters(n), "upperLetter": lambda n: _letters(n).upper(),
@@ -61,7 +63,7 @@ def check_archive(data: bytes, name: str) -> None:
         raise DocumentError(f"{name}: unpacks to {unpacked:,} bytes, more than the {MAX_UNZIPPED_BYTES:,} Tandem "
                             "unpacks: a zip bomb?")
     for member in members:
-        if member.file_size > 1 << 20 and member.file_size > MAX_RATIO * max(member.compress_size, 1):
+        if member.file_size > BOMB_MEMBER_BYTES and member.file_size > MAX_RATIO * max(member.compress_size, 1):
             raise DocumentError(f"{name}: {member.filename} unpacks {member.file_size // max(member.compress_size, 1):,} "
                                 "times its size: a zip bomb?")
 

@@ -256,17 +256,20 @@ def test_a_word_document_gives_its_headings_clauses_numbers_and_tables(tmp_path)
     assert all("page" not in p.metadata for p in passages), "a Word file has no fixed pages"
 
 
-def test_a_docx_that_is_no_zip_or_a_zip_bomb_is_one_line(tmp_path):
+def test_a_docx_that_is_no_zip_or_a_zip_bomb_is_one_line(tmp_path, monkeypatch):
     with pytest.raises(DocumentError, match=r"fake.docx: not a Word .docx document \(not a zip archive\)$"):
         passages_of(tmp_path, "fake.docx", b"PK but not really a zip archive")
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         with archive.open("word/document.xml", "w") as member:
-            for _ in range(16):
+            for _ in range(20):
                 member.write(bytes(1 << 20))
     assert len(bomb.getvalue()) < 100_000
     with pytest.raises(DocumentError, match=r"bomb.docx: word/document.xml unpacks [\d,]+ times its size: a zip bomb\?$"):
         passages_of(tmp_path, "bomb.docx", bomb.getvalue())
+    monkeypatch.setattr("bot.word_text.MAX_UNZIPPED_BYTES", 100_000)
+    with pytest.raises(DocumentError, match=r"big.docx: unpacks to [\d,]+ bytes, more than the 100,000 Tandem unpacks"):
+        passages_of(tmp_path, "big.docx", contract_docx())
 
 
 # HTML, text, Markdown ---------------------------------------------------------------------------------------
@@ -331,6 +334,7 @@ def test_good_files_next_to_bad_ones_still_go_in(tmp_path):
     assert reading.summary() == f"read 3 files into {len(reading.passages)} passages; skipped 3 (listed above)"
     assert read_documents([tmp_path / "faq.md"]).summary() == "read 1 file into 1 passage"
     assert read_documents([tmp_path / "faq.md"]).passages[0].metadata == {"source": "faq.md", "section": "FAQ"}
+    assert [str(p) for p in read_documents([tmp_path / "gone"]).problems] == [f"{tmp_path / 'gone'}: no such file or directory"]
 
 
 def test_document_passages_reports_each_skipped_file_on_stderr_and_uses_the_rest(tmp_path, capsys):
