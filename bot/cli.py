@@ -167,8 +167,8 @@ def _add_chat_options(parser: argparse.ArgumentParser) -> None:
 def _add_knowledge_options(parser: argparse.ArgumentParser) -> None:
     knowledge = parser.add_mutually_exclusive_group()
     knowledge.add_argument("--knowledge", type=Path, metavar="DIR",
-                           help="ground answers in the top passages of these Markdown files (default: the knowledge "
-                                "the adapter was trained to read, when it was)")
+                           help="ground answers in the top passages of this folder's documents: PDF, Word (.docx), HTML, "
+                                "text, Markdown (default: the knowledge the adapter was trained to read, when it was)")
     knowledge.add_argument("--no-knowledge", action="store_true", help="no retrieval")
 
 

@@ -18,3 +18,8 @@ class ModelNotFoundError(TandemError):
 
 class InputError(TandemError):
     """A chat message the chain refuses before calling the model (empty, too long)."""
+
+
+class DocumentError(InputError):
+    """A knowledge document Tandem cannot read (encrypted, corrupt, too large, of a type it does not read): the
+    message names the file and the reason, and reading the other documents goes on."""

@@ -26,8 +26,11 @@ def chat_model_from_flags(args):
 
 def check_knowledge(args) -> None:
     """A --knowledge directory that cannot work is reported before any model is loaded."""
-    if args.knowledge is not None and not (args.knowledge.is_dir() and any(args.knowledge.rglob("*.md"))):
-        raise TandemError(f"--knowledge {args.knowledge}: not a directory of Markdown (*.md) files")
+    from bot.documents import SUPPORTED_SUFFIXES, knowledge_files
+
+    if args.knowledge is not None and not knowledge_files(args.knowledge):
+        raise TandemError(f"--knowledge {args.knowledge}: not a directory of documents "
+                          f"({', '.join(SUPPORTED_SUFFIXES)})")
 
 
 def retriever_from_flags(args, chat_model):

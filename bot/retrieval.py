@@ -3,9 +3,9 @@
     retriever = load_knowledge("data/fernhollow-support/knowledge")
     retriever.invoke("how long is the warranty?")   # -> [Document(page_content=..., metadata=...)]
 
-A domain's knowledge is its Markdown documents, split at their headings (each passage keeps its
-heading path, so a table row still says what it belongs to), *and* its question/answer pairs, so a
-user who brings only a FAQ file still gets retrieval over it. Training writes the passages into the
+A domain's knowledge is its documents (PDF, Word, HTML, text and Markdown: bot.documents), split at their
+headings and numbered clauses (each passage keeps its heading path, so a table row still says what it belongs
+to), *and* its question/answer pairs, so a user who brings only a FAQ file still gets retrieval over it. Training writes the passages into the
 adapter directory (`knowledge.jsonl`), so an adapter carries the knowledge it learnt to read.
 
 Search is hybrid: BM25 finds exact terms (product names, codes, amounts) that a small embedding
@@ -15,6 +15,7 @@ rank (Cormack et al. 2009). How often the passages hold the key facts: benchmark
 
 import json
 import re
+import sys
 from pathlib import Path
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -22,9 +23,9 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
-from bot.documents import PASSAGE_CHARS, SUPPORTED_SUFFIXES, file_passages, knowledge_files
+from bot.documents import PASSAGE_CHARS, SUPPORTED_SUFFIXES, Reading, knowledge_files, read_documents
 from bot.errors import InputError
-from bot.userinput import MAX_DATA_BYTES, read_user_text, valid_unicode
+from bot.userinput import MAX_DATA_BYTES, printable, read_user_text, valid_unicode
 
 TOP_K = 3
 PASSAGES_MAX_CHARS = 1200
@@ -32,7 +33,8 @@ PASSAGES_MAX_CHARS = 1200
 characters: three short passages fit, but of a FAQ whose answers run to 150 words only the best one does,
 so a prompt (and a training example) stays about the same length whatever the data's answers are."""
 KNOWLEDGE_FILE = "knowledge.jsonl"
-"""An adapter's passages, one JSON object per line: {"text", "source"}."""
+"""An adapter's passages, one JSON object per line: {"text", "source"} and, for a document's passages, "section"
+and (PDF) "page"."""
 RRF_CONSTANT = 60
 """Reciprocal rank fusion's k: rank r in a list scores 1 / (60 + r), the value of the original paper."""
 CANDIDATES = 20
@@ -44,16 +46,18 @@ _STOPWORDS = frozenset(
 
 
 def document_passages(directory: Path) -> list[Document]:
-    """Passages of every document under `directory` that Tandem reads (`bot.documents`)."""
+    """Passages of every document under `directory` that Tandem reads (`bot.documents`). A file that cannot be
+    read is one line on stderr and the others are used; no passage at all is an InputError."""
     directory = Path(directory)
-    files = knowledge_files(directory)
-    if not files:
-        raise InputError(f"{directory}: no knowledge files ({', '.join('*' + s for s in SUPPORTED_SUFFIXES)}) found for "
-                         "retrieval")
-    passages = []
-    for path in files:
-        passages += file_passages(path, str(path.relative_to(directory)))
-    return passages
+    reading = read_documents([directory]) if directory.is_dir() else Reading()
+    for problem in reading.problems:
+        print(f"tandem: skipped {printable(problem)}", file=sys.stderr, flush=True)
+    if reading.passages:
+        print(f"tandem: {printable(directory)}: {reading.summary()}", file=sys.stderr, flush=True)
+        return reading.passages
+    if not knowledge_files(directory):
+        raise InputError(f"{directory}: no knowledge files ({', '.join(SUPPORTED_SUFFIXES)}) found for retrieval")
+    raise InputError(f"{directory}: no passages for retrieval: every knowledge file was skipped (listed above)")
 
 
 def pair_passage(question: str, answer: str, source: str) -> Document:
@@ -62,13 +66,16 @@ def pair_passage(question: str, answer: str, source: str) -> Document:
 
 
 def save_passages(passages: list[Document], path: Path) -> None:
+    """Write passages as KNOWLEDGE_FILE: their text and where they came from (source, section, page)."""
     with open(path, "w", encoding="utf-8") as f:
         for passage in passages:
-            f.write(json.dumps({"text": passage.page_content, "source": passage.metadata.get("source", "")},
-                               ensure_ascii=False) + "\n")
+            record = {"text": passage.page_content, "source": passage.metadata.get("source", "")}
+            record.update((key, passage.metadata[key]) for key in ("section", "page") if key in passage.metadata)
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def read_passages(path: Path) -> list[Document]:
+    """Passages written by save_passages; a file of an older Tandem, with only text and source, reads too."""
     passages = []
     for number, line in enumerate(read_user_text(path, InputError, MAX_DATA_BYTES).splitlines(), start=1):
         if not line.strip():
@@ -77,7 +84,12 @@ def read_passages(path: Path) -> list[Document]:
             record = json.loads(line)
             if not isinstance(record["text"], str) or not valid_unicode(record):
                 raise ValueError
-            passages.append(Document(page_content=record["text"], metadata={"source": str(record.get("source", ""))}))
+            metadata = {"source": str(record.get("source", ""))}
+            if isinstance(record.get("section"), str):
+                metadata["section"] = record["section"]
+            if isinstance(record.get("page"), int) and not isinstance(record["page"], bool):
+                metadata["page"] = record["page"]
+            passages.append(Document(page_content=record["text"], metadata=metadata))
         except (ValueError, KeyError, TypeError, RecursionError):
             raise InputError(f"{path}:{number}: expected a JSON object with a \"text\" string") from None
     return passages
@@ -149,7 +161,7 @@ class HybridRetriever(BaseRetriever):
 
 
 def load_knowledge(directory: Path, k: int = TOP_K, max_chars: int = PASSAGES_MAX_CHARS) -> HybridRetriever:
-    """A retriever over every `*.md` file under `directory` (top `k` passages within `max_chars`)."""
+    """A retriever over every document under `directory` (top `k` passages within `max_chars`)."""
     return HybridRetriever.over(document_passages(directory), k, max_chars)
 
 

@@ -43,7 +43,11 @@ def read_user_file(path: Path | str, error: type[TandemError] = TandemError, lim
 
 def read_user_text(path: Path | str, error: type[TandemError] = TandemError, limit: int = MAX_CONFIG_BYTES) -> str:
     """`read_user_file` decoded as UTF-8; bytes that are not UTF-8 are one `error` naming file:line."""
-    data = read_user_file(path, error, limit)
+    return decode_utf8(read_user_file(path, error, limit), path, error)
+
+
+def decode_utf8(data: bytes, path: Path | str, error: type[TandemError] = TandemError) -> str:
+    """`data` decoded as UTF-8; bytes that are not UTF-8 are one `error` naming path:line."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as bad:

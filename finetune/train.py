@@ -56,7 +56,8 @@ class TrainRequest:
     eval_data: list[Path] = field(default_factory=list)
     """Evaluation sets checked for leakage against the training questions (reported, not used)."""
     knowledge: Path | None = None
-    """Knowledge documents for retrieval; default: the knowledge/ directory beside the first data file."""
+    """A folder of knowledge documents (PDF, Word, HTML, text, Markdown) for retrieval; default: the knowledge/
+    directory beside the first data file."""
 
 
 def request_from_flags(args) -> TrainRequest:

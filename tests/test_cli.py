@@ -141,11 +141,12 @@ def test_tandem_model_names_the_model_every_command_uses_when_none_is_named(tiny
 
 @pytest.mark.parametrize("command", [["ask", "hi"], ["chat"], ["serve"]])
 def test_a_bad_knowledge_directory_is_reported_before_any_model_loads(command, tmp_path):
-    (tmp_path / "notes.txt").write_text("not markdown")
+    (tmp_path / "sheet.xlsx").write_bytes(b"PK")
     for knowledge in ("/nonexistent", str(tmp_path)):
         # The model is missing too: reaching the loader would report that instead.
         result = tandem(*command, "--knowledge", knowledge, "--model", "/nonexistent-dir")
-        assert_user_error(result, f"tandem: --knowledge {knowledge}: not a directory of Markdown (*.md) files")
+        assert_user_error(result, f"tandem: --knowledge {knowledge}: not a directory of documents "
+                                  "(.pdf, .docx, .html, .htm, .md, .markdown, .txt)")
 
 
 @pytest.mark.parametrize("command", [["ask", "How long is the warranty?"], ["chat"]])

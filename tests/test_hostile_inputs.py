@@ -504,17 +504,19 @@ def test_ask_prints_an_answer_with_escape_codes_escaped(capsys, monkeypatch):
 
 # Knowledge files and the chain's own check -------------------------------------------------------------------
 
-def test_a_fifo_or_bad_bytes_among_knowledge_files_is_one_line(tmp_path):
+def test_a_fifo_or_bad_bytes_among_knowledge_files_is_one_line_and_the_rest_is_read(tmp_path, capsys):
     from bot.errors import InputError
     from bot.retrieval import document_passages
 
     (tmp_path / "good.md").write_text("# Shipping\nThree days.\n")
     os.mkfifo(tmp_path / "pipe.md")
-    with pytest.raises(InputError, match="pipe.md: a FIFO, not a regular file"):
-        document_passages(tmp_path)
-    os.remove(tmp_path / "pipe.md")
     (tmp_path / "bad.md").write_bytes(b"# Title\n\xff\xfe\n")
-    with pytest.raises(InputError, match=r"bad.md:2: not valid UTF-8"):
+    assert [p.page_content for p in document_passages(tmp_path)] == ["Shipping\nThree days."]
+    assert capsys.readouterr().err.splitlines()[:2] == [
+        f"tandem: skipped {tmp_path / 'bad.md'}:2: not valid UTF-8 (byte 9)",
+        f"tandem: skipped {tmp_path / 'pipe.md'}: a FIFO, not a regular file"]
+    os.remove(tmp_path / "good.md")
+    with pytest.raises(InputError, match="every knowledge file was skipped"):
         document_passages(tmp_path)
 
 

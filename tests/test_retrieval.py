@@ -62,8 +62,8 @@ def test_the_passage_about_the_question_comes_first(retriever, query, source):
     assert found[0].metadata["source"] == source
 
 
-def test_a_directory_without_markdown_is_refused(tmp_path):
-    (tmp_path / "notes.txt").write_text("not markdown")
+def test_a_directory_without_documents_is_refused(tmp_path):
+    (tmp_path / "sheet.xlsx").write_bytes(b"PK")
     with pytest.raises(InputError, match="no knowledge files"):
         load_knowledge(tmp_path)
     with pytest.raises(InputError, match="no knowledge files"):
@@ -180,8 +180,8 @@ def test_passages_round_trip_through_knowledge_jsonl(knowledge, tmp_path):
     passages = document_passages(knowledge) + [pair_passage("Ünïcode \"quotes\"?", "Line one.\nLine two.", "faq.jsonl:1")]
     save_passages(passages, tmp_path / KNOWLEDGE_FILE)
     back = read_passages(tmp_path / KNOWLEDGE_FILE)
-    assert [(p.page_content, p.metadata) for p in back] == [(p.page_content, {"source": p.metadata["source"]})
-                                                            for p in passages]
+    assert [(p.page_content, p.metadata) for p in back] == [(p.page_content, p.metadata) for p in passages]
+    assert back[0].metadata.keys() == {"source", "section"} and back[-1].metadata == {"source": "faq.jsonl:1"}
     assert adapter_knowledge(tmp_path, k=2).passages == back and adapter_knowledge(tmp_path, k=2).k == 2
     assert adapter_knowledge(tmp_path / "no-knowledge") is None, "an adapter trained without retrieval has none"
 

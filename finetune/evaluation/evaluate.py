@@ -61,7 +61,7 @@ class EvalConfig(BaseModel):
 
     data: list[Path] = Field(default_factory=lambda: [SAMPLE_EVAL], description="evaluation set(s), in any training format "
                                                                                "(default: the sample domain's eval.jsonl)")
-    knowledge: Path | None = Field(None, description="knowledge/*.md for the retrieval cells (default: beside the data)")
+    knowledge: Path | None = Field(None, description="a folder of documents for the retrieval cells (default: knowledge/ beside the data)")
     base_model: str | None = Field(None, description="base model (default: the first adapter's base model, "
                                                       "else the embedded default); openai:URL evaluates on an "
                                                       "OpenAI-compatible server that serves the adapter as tandem/raw "

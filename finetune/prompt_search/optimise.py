@@ -73,7 +73,7 @@ class OptimiseConfig(BaseModel):
     db: str | None = Field(None, description="conversation log whose thumbs-up and corrected turns are drawn from "
                                              "too: an SQLite file or a postgresql:// URL (default: $TANDEM_DB_URL, "
                                              "else $TANDEM_HOME/conversations.sqlite3, if there is one)")
-    knowledge: Path | None = Field(None, description="knowledge/*.md for retrieval (default: as tandem eval finds it)")
+    knowledge: Path | None = Field(None, description="a folder of documents for retrieval (default: as tandem eval finds it)")
     base_model: str | None = Field(None, description="base model (default: the adapter's base, else the embedded one)")
     adapters: list[Path] | None = Field(None, max_length=1, description="the adapter the persona will run on "
                                         "(default: the shipped one, if any; --no-adapter: the base model alone)")
