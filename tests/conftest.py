@@ -49,6 +49,19 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: -real_tests[item.path])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_home(tmp_path_factory) -> Path:
+    """A tmp Tandem home for what module and session fixtures write (a knowledge index), before any test's own."""
+    home = tmp_path_factory.mktemp("session-home")
+    before = os.environ.get("TANDEM_HOME")
+    os.environ["TANDEM_HOME"] = str(home)
+    yield home
+    if before is None:
+        os.environ.pop("TANDEM_HOME", None)
+    else:
+        os.environ["TANDEM_HOME"] = before
+
+
 @pytest.fixture(autouse=True)
 def tandem_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "tandem-home"
