@@ -66,6 +66,8 @@ def update_index(index: KnowledgeIndex, paths: list[Path]) -> Changes:
                 found[str(file.resolve())] = (file, str(file.relative_to(path)))
             inside = str(path.resolve()) + os.sep
             gone += [key for key in indexed if key.startswith(inside) and key not in found]
+        elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            changes.problems.append(f"{path}: not a knowledge file ({', '.join('*' + s for s in SUPPORTED_SUFFIXES)})")
         elif path.exists():
             found[str(path.resolve())] = (path, path.name)
         else:
