@@ -145,12 +145,13 @@ def test_a_bad_knowledge_directory_is_reported_before_any_model_loads(command, t
     for knowledge in ("/nonexistent", str(tmp_path)):
         # The model is missing too: reaching the loader would report that instead.
         result = tandem(*command, "--knowledge", knowledge, "--model", "/nonexistent-dir")
-        assert_user_error(result, f"tandem: --knowledge {knowledge}: not a directory of Markdown (*.md) files")
+        assert_user_error(result, f"tandem: --knowledge {knowledge}: not a directory of knowledge files (*.md)")
 
 
 @pytest.mark.parametrize("command", [["ask", "How long is the warranty?"], ["chat"]])
 def test_knowledge_grounds_the_answers_of_a_base_model(command, knowledge, echo_model, monkeypatch, capsys):
     from bot.cli import main
+    from bot.index import directory_index_name
 
     monkeypatch.setattr("bot.chat_model.load_chat_model", lambda *args, **settings: echo_model)
     for extra in (["--knowledge", str(knowledge)], []):
@@ -159,4 +160,4 @@ def test_knowledge_grounds_the_answers_of_a_base_model(command, knowledge, echo_
     grounded, plain = (next(m.content for m in messages if m.type == "system") for messages, _ in echo_model.calls)
     assert "[1] Warranty\nEvery kettle is covered for 24 months." in grounded
     assert "24 months" not in plain
-    assert f"tandem: indexing {knowledge} for retrieval" in capsys.readouterr().err
+    assert f"tandem: knowledge {knowledge} (index {directory_index_name(knowledge)}): 1 added" in capsys.readouterr().err
