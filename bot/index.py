@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.documents import Document
 
+from bot.embeddings import EMBEDDING_DIMENSIONS, EMBEDDING_SHA256
 from bot.errors import TandemError
 from bot.paths import tandem_home
 from bot.retrieval import words
@@ -81,13 +82,6 @@ def directory_index_name(directory: Path) -> str:
 def text_digest(text: str) -> str:
     """A passage's identity for reusing its vector: the same text anywhere in the index is embedded once."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-def embedding_id() -> str:
-    """Which model made an index's vectors; an index made by another one is refused."""
-    from bot.embeddings import EMBEDDING_SHA256
-
-    return EMBEDDING_SHA256
 
 
 def now_text() -> str:
@@ -218,7 +212,7 @@ class SQLiteIndex(KnowledgeIndex):
             for position, (passage, vector) in enumerate(zip(passages, vectors)):
                 text = passage.page_content
                 row = db.execute("INSERT INTO passages (path, position, text, metadata, digest, vector) "
-                                 "VALUES (?, ?, ?, ?, ?, ?)", (path, position, text, _metadata_json(passage),
+                                 "VALUES (?, ?, ?, ?, ?, ?)", (path, position, text, metadata_json(passage),
                                                                text_digest(text), vector.tobytes()))
                 db.execute("INSERT INTO lexical (rowid, words) VALUES (?, ?)", (row.lastrowid, " ".join(words(text))))
             db.execute("INSERT INTO files (path, sha256, passages, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (path) "
@@ -306,7 +300,7 @@ class SQLiteIndex(KnowledgeIndex):
     def _create(self, db: sqlite3.Connection) -> None:
         db.execute("CREATE TABLE tandem_index (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         db.executemany("INSERT INTO tandem_index VALUES (?, ?)", [("format", FORMAT), ("version", str(FORMAT_VERSION)),
-                                                                  ("embedding", embedding_id()), ("name", self.name)])
+                                                                  ("embedding", EMBEDDING_SHA256), ("name", self.name)])
         db.execute("CREATE TABLE files (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, passages INTEGER NOT NULL, "
                    "updated_at TEXT NOT NULL)")
         db.execute("CREATE TABLE passages (id INTEGER PRIMARY KEY, path TEXT NOT NULL, position INTEGER NOT NULL, "
@@ -325,7 +319,7 @@ class SQLiteIndex(KnowledgeIndex):
         if int(meta.get("version", 0)) > FORMAT_VERSION:
             raise KnowledgeIndexError(f"{self.location} was written by a newer Tandem (index format {meta['version']}; "
                                       f"this one knows {FORMAT_VERSION})")
-        if meta.get("embedding") != embedding_id():
+        if meta.get("embedding") != EMBEDDING_SHA256:
             raise KnowledgeIndexError(f"{self.location} was built with another embedding model; remove it "
                                       f"(tandem knowledge remove --index {self.name}) and add its files again")
 
@@ -340,13 +334,25 @@ class SQLiteIndex(KnowledgeIndex):
 
     def _loaded(self) -> _Snapshot:
         if self._snapshot is None:
-            rows = self._read("SELECT id, text, metadata, vector FROM passages ORDER BY id")
-            ids = [row[0] for row in rows]
-            blob = b"".join(row[3] for row in rows)
-            vectors = checked_vectors(np.frombuffer(blob, dtype=np.float32), len(rows), self.location)
-            self._snapshot = _Snapshot(ids, {id_: i for i, id_ in enumerate(ids)}, [row[1] for row in rows],
-                                       [row[2] for row in rows], vectors)
+            self._snapshot = self._guarded(self._load)
         return self._snapshot
+
+    def _load(self) -> _Snapshot:
+        """Every passage, read in one transaction; the vectors straight into one array (no second copy of them)."""
+        self._db.execute("BEGIN")
+        try:
+            count = self._db.execute("SELECT count(*) FROM passages").fetchone()[0]
+            ids, texts, metadata = [], [], []
+            vectors = np.empty((count, EMBEDDING_DIMENSIONS), dtype=np.float32)
+            for row, (id_, text, meta, blob) in enumerate(
+                    self._db.execute("SELECT id, text, metadata, vector FROM passages ORDER BY id")):
+                ids.append(id_)
+                texts.append(text)
+                metadata.append(meta)
+                vectors[row] = np.frombuffer(blob, dtype=np.float32)
+        finally:
+            self._db.execute("COMMIT")
+        return _Snapshot(ids, {id_: i for i, id_ in enumerate(ids)}, texts, metadata, vectors)
 
     def _read(self, sql: str, values: tuple = ()) -> list[tuple]:
         return self._guarded(lambda: self._db.execute(sql, values).fetchall())
@@ -380,8 +386,6 @@ class SQLiteIndex(KnowledgeIndex):
 
 def checked_vectors(vectors, count: int, location: str) -> np.ndarray:
     """`count` float32 rows of the embedding model's width."""
-    from bot.embeddings import EMBEDDING_DIMENSIONS
-
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.size != count * EMBEDDING_DIMENSIONS:
         raise KnowledgeIndexError(f"{location}: {vectors.size:,} numbers for {count:,} vectors of "
@@ -389,5 +393,5 @@ def checked_vectors(vectors, count: int, location: str) -> np.ndarray:
     return vectors.reshape(count, EMBEDDING_DIMENSIONS)
 
 
-def _metadata_json(passage: Document) -> str:
+def metadata_json(passage: Document) -> str:
     return json.dumps(passage.metadata, ensure_ascii=False, sort_keys=True, default=str)

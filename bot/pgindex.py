@@ -4,9 +4,9 @@
 
 Tables: `tandem_knowledge` (one row per index: its name, and its passage and word counts, BM25's averages),
 `tandem_knowledge_files` (each file's path and sha256), and for the index with id N, `tandem_knowledge_N` (its
-passages: text, metadata, words, vector, with an HNSW index, vector_cosine_ops) and `tandem_knowledge_N_terms`
-(each passage's words with their counts). A table per index keeps each HNSW graph to its own passages, so a search
-never filters another index's neighbours away. BM25 is computed in SQL with FTS5's formula (`bot.index`), so both
+passages: text, metadata, words, vector, with an HNSW index, vector_cosine_ops), `tandem_knowledge_N_terms` (each
+passage's words with their counts) and `tandem_knowledge_N_found` (how many passages hold each word). A table per
+index keeps each HNSW graph to its own passages, so a search never filters another index's neighbours away. BM25 is computed in SQL with FTS5's formula (`bot.index`), so both
 stores rank alike. Writers of one index take turns on an advisory lock; readers never wait.
 
 The database needs the `vector` extension: Tandem creates it when it may (a superuser), else an administrator runs
@@ -19,8 +19,9 @@ import numpy as np
 from langchain_core.documents import Document
 
 from bot.databases import PostgresDatabase
+from bot.embeddings import EMBEDDING_DIMENSIONS, EMBEDDING_SHA256
 from bot.index import (BM25_B, BM25_IDF_FLOOR, BM25_K1, FORMAT_VERSION, IndexedFile, KnowledgeIndex,
-                       KnowledgeIndexError, _metadata_json, checked_vectors, embedding_id, now_text, text_digest)
+                       KnowledgeIndexError, metadata_json, checked_vectors, now_text, text_digest)
 from bot.retrieval import words
 
 SCHEMA_LOCK = 7281965
@@ -65,22 +66,26 @@ _INDEX_SCHEMA = [
         term TEXT NOT NULL,
         tf INTEGER NOT NULL,
         length INTEGER NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS {terms}_by_term ON {terms} (term)",
+    "CREATE INDEX IF NOT EXISTS {terms}_by_term ON {terms} (term) INCLUDE (passage_id, tf, length)",
     "CREATE INDEX IF NOT EXISTS {terms}_by_passage ON {terms} (passage_id)",
+    "CREATE TABLE IF NOT EXISTS {found} (term TEXT PRIMARY KEY, passages BIGINT NOT NULL)",
 ]
 
 # FTS5's bm25(): idf = ln((N - n + 0.5) / (n + 0.5)), floored when not above zero; tf saturated by k1, length by b.
+# The number of passages holding each word (n) is kept in its own table, so a search reads each word's rows once.
 _BM25 = f"""
 WITH stats AS (SELECT passages::float8 AS total, words::float8 / greatest(passages, 1) AS average
                FROM tandem_knowledge WHERE id = ?),
-     asked AS (SELECT term, count(*) AS times FROM unnest(?::text[]) AS term GROUP BY term),
-     hits AS (SELECT t.term, count(*)::float8 AS found FROM {{terms}} t JOIN asked USING (term) GROUP BY t.term),
-     idf AS (SELECT hits.term, CASE WHEN ln((total - found + 0.5) / (found + 0.5)) <= 0 THEN {BM25_IDF_FLOOR}
-                                    ELSE ln((total - found + 0.5) / (found + 0.5)) END AS weight FROM hits, stats),
+     asked AS (SELECT term, count(*)::float8 AS times FROM unnest(?::text[]) AS term GROUP BY term),
+     idf AS (SELECT term, times * CASE WHEN ln((total - passages + 0.5) / (passages + 0.5)) <= 0
+                                       THEN {BM25_IDF_FLOOR}::float8
+                                       ELSE ln((total - passages + 0.5) / (passages + 0.5)) END AS weight
+             FROM asked JOIN {{found}} USING (term), stats),
      scored AS (SELECT t.passage_id AS id,
-                       sum(asked.times * idf.weight * t.tf * {BM25_K1 + 1}
-                           / (t.tf + {BM25_K1} * ({1 - BM25_B} + {BM25_B} * t.length / stats.average))) AS score
-                FROM {{terms}} t JOIN asked USING (term) JOIN idf USING (term), stats GROUP BY t.passage_id
+                       sum(idf.weight * t.tf * {BM25_K1 + 1}::float8
+                           / (t.tf + {BM25_K1}::float8 * ({1 - BM25_B}::float8 + {BM25_B}::float8 * t.length
+                                                         / stats.average))) AS score
+                FROM {{terms}} t JOIN idf USING (term), stats GROUP BY t.passage_id
                 ORDER BY score DESC, t.passage_id LIMIT ?)
 SELECT scored.id, p.text, p.metadata FROM scored JOIN {{passages}} p ON p.id = scored.id ORDER BY scored.score DESC, scored.id
 """
@@ -102,7 +107,8 @@ class PostgresIndex(KnowledgeIndex):
         self.location = f"{self._db.location} (index {name})"
         self._cache: dict[int, Document] = {}
         self.id = self._db.write(lambda run: self._prepare(run, create))
-        self._passages, self._terms = f"tandem_knowledge_{self.id}", f"tandem_knowledge_{self.id}_terms"
+        table = f"tandem_knowledge_{self.id}"
+        self._passages, self._terms, self._found = table, f"{table}_terms", f"{table}_found"
 
     # Writing
 
@@ -121,12 +127,15 @@ class PostgresIndex(KnowledgeIndex):
                 "SELECT ?, u.position, u.text, u.metadata, u.digest, u.words, u.length, u.vector::vector "
                 "FROM unnest(?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::text[]) "
                 "AS u(position, text, metadata, digest, words, length, vector)",
-                (path, list(range(len(texts))), texts, [_metadata_json(p) for p in passages],
+                (path, list(range(len(texts))), texts, [metadata_json(p) for p in passages],
                  [text_digest(t) for t in texts], [" ".join(w) for w in split], [len(w) for w in split],
                  [str(row) for row in vectors.tolist()]))
             run(f"INSERT INTO {self._terms} (passage_id, term, tf, length) SELECT p.id, w.term, count(*), p.length "
                 f"FROM {self._passages} p, unnest(string_to_array(p.words, ' ')) AS w(term) "
                 "WHERE p.path = ? AND p.words <> '' GROUP BY p.id, w.term, p.length", (path,))
+            run(f"INSERT INTO {self._found} (term, passages) SELECT t.term, count(*) FROM {self._terms} t "
+                f"JOIN {self._passages} p ON p.id = t.passage_id WHERE p.path = ? GROUP BY t.term "
+                f"ON CONFLICT (term) DO UPDATE SET passages = {self._found}.passages + excluded.passages", (path,))
             run("INSERT INTO tandem_knowledge_files (index_id, path, sha256, passages, updated_at) "
                 "VALUES (?, ?, ?, ?, ?)", (self.id, path, sha256, len(texts), now_text()))
             self._count(run, len(texts), sum(map(len, split)))
@@ -144,6 +153,7 @@ class PostgresIndex(KnowledgeIndex):
     def drop(self) -> None:
         def drop(run) -> None:
             run("SELECT pg_advisory_xact_lock(?, ?)", (WRITE_LOCK, self.id))
+            run(f"DROP TABLE IF EXISTS {self._found}")
             run(f"DROP TABLE IF EXISTS {self._terms}")
             run(f"DROP TABLE IF EXISTS {self._passages}")
             run("DELETE FROM tandem_knowledge WHERE id = ?", (self.id,))
@@ -165,7 +175,8 @@ class PostgresIndex(KnowledgeIndex):
     def lexical(self, terms: list[str], depth: int) -> list[int]:
         if not terms:
             return []
-        rows = self._db.read(_BM25.format(terms=self._terms, passages=self._passages), (self.id, terms, depth))
+        rows = self._db.read(_BM25.format(terms=self._terms, passages=self._passages, found=self._found),
+                             (self.id, terms, depth))
         return self._keep(rows)
 
     def dense(self, vector, depth: int) -> list[int]:
@@ -194,8 +205,6 @@ class PostgresIndex(KnowledgeIndex):
     # Inside
 
     def _prepare(self, run, create: bool) -> int:
-        from bot.embeddings import EMBEDDING_DIMENSIONS
-
         run("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
         if not run("SELECT 1 AS found FROM pg_extension WHERE extname = 'vector'"):
             self._create_extension(run)
@@ -207,16 +216,16 @@ class PostgresIndex(KnowledgeIndex):
                                       "(tandem knowledge list shows them)")
         if not rows:
             rows = run("INSERT INTO tandem_knowledge (name, format, embedding) VALUES (?, ?, ?) RETURNING id, format, "
-                       "embedding", (self.name, FORMAT_VERSION, embedding_id()))
+                       "embedding", (self.name, FORMAT_VERSION, EMBEDDING_SHA256))
         row = rows[0]
         if row["format"] > FORMAT_VERSION:
             raise KnowledgeIndexError(f"{self.location} was written by a newer Tandem (index format {row['format']}; "
                                       f"this one knows {FORMAT_VERSION})")
-        if row["embedding"] != embedding_id():
+        if row["embedding"] != EMBEDDING_SHA256:
             raise KnowledgeIndexError(f"{self.location} was built with another embedding model; remove it "
                                       f"(tandem knowledge remove --index {self.name}) and add its files again")
         tables = {"passages": f"tandem_knowledge_{row['id']}", "terms": f"tandem_knowledge_{row['id']}_terms",
-                  "dimensions": EMBEDDING_DIMENSIONS}
+                  "found": f"tandem_knowledge_{row['id']}_found", "dimensions": EMBEDDING_DIMENSIONS}
         for statement in _INDEX_SCHEMA:
             run(statement.format(**tables))
         return row["id"]
@@ -232,6 +241,9 @@ class PostgresIndex(KnowledgeIndex):
                                       "it once") from None
 
     def _delete(self, run, paths: list[str]) -> int:
+        run(f"UPDATE {self._found} f SET passages = f.passages - gone.passages FROM (SELECT t.term, count(*) AS passages "
+            f"FROM {self._terms} t JOIN {self._passages} p ON p.id = t.passage_id WHERE p.path = ANY(?::text[]) "
+            "GROUP BY t.term) AS gone WHERE f.term = gone.term", (paths,))
         rows = run(f"DELETE FROM {self._passages} WHERE path = ANY(?::text[]) RETURNING length", (paths,))
         run("DELETE FROM tandem_knowledge_files WHERE index_id = ? AND path = ANY(?::text[])", (self.id, paths))
         self._count(run, -len(rows), -sum(row["length"] for row in rows))

@@ -106,16 +106,23 @@ class HybridRetriever(BaseRetriever):
     max_chars: int = PASSAGES_MAX_CHARS
 
     @classmethod
-    def over(cls, passages: list[Document], k: int = TOP_K, max_chars: int = PASSAGES_MAX_CHARS) -> "HybridRetriever":
+    def over(cls, passages: list[Document], k: int = TOP_K, max_chars: int = PASSAGES_MAX_CHARS,
+             reuse=None) -> "HybridRetriever":
         """A retriever over these passages, embedded now into an index in memory (training grounds its examples
-        so: the same search as serving, over passages that live only as long as the run)."""
+        so: the same search as serving, over passages that live only as long as the run). Passages whose text the
+        index `reuse` holds take its vectors instead."""
         from bot import embeddings
-        from bot.index import SQLiteIndex
+        from bot.index import SQLiteIndex, text_digest
 
         if not passages:
             raise InputError("no passages to retrieve from")
+        texts = [p.page_content for p in passages]
+        vectors = reuse.known_vectors(list(dict.fromkeys(map(text_digest, texts)))) if reuse is not None else {}
+        missing = [text for text in dict.fromkeys(texts) if text_digest(text) not in vectors]
+        if missing:
+            vectors.update(zip(map(text_digest, missing), embeddings.embed(missing)))
         index = SQLiteIndex(None)
-        index.write_file("", "", passages, embeddings.embed([p.page_content for p in passages]))
+        index.write_file("", "", passages, [vectors[text_digest(text)] for text in texts])
         return cls(index=index, k=k, max_chars=max_chars)
 
     @property

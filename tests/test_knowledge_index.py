@@ -198,6 +198,17 @@ def test_an_adapters_knowledge_is_indexed_once_by_its_content(tmp_path, embedder
     assert capsys.readouterr().err == ""
 
 
+def test_training_takes_the_documents_vectors_from_their_index_and_embeds_only_its_pairs(docs, embedder):
+    from bot.retrieval import pair_passage
+
+    index = load_knowledge(docs).index
+    embedder.texts.clear()
+    pair = pair_passage("How do I descale the kettle?", "Boil vinegar.", "faq.jsonl:1")
+    retriever = HybridRetriever.over(index.passages + [pair], reuse=index)
+    assert embedder.texts == [pair.page_content]
+    assert np.array_equal(retriever.vectors[:4], index.vectors) and retriever.passages[-1] == pair
+
+
 # Damaged and foreign files -------------------------------------------------------------------------------------
 
 def test_a_damaged_or_foreign_index_file_is_one_line(tandem_home, capsys):
