@@ -66,12 +66,12 @@ def update_index(index: KnowledgeIndex, paths: list[Path]) -> Changes:
                 found[str(file.resolve())] = (file, str(file.relative_to(path)))
             inside = str(path.resolve()) + os.sep
             gone += [key for key in indexed if key.startswith(inside) and key not in found]
+        elif not path.exists():
+            changes.problems.append(f"{path}: no such file or directory")
         elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
             changes.problems.append(f"{path}: not a knowledge file ({', '.join('*' + s for s in SUPPORTED_SUFFIXES)})")
-        elif path.exists():
-            found[str(path.resolve())] = (path, path.name)
         else:
-            changes.problems.append(f"{path}: no such file or directory")
+            found[str(path.resolve())] = (path, path.name)
     pending = []
     for key, (file, source) in found.items():
         try:

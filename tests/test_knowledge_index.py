@@ -4,6 +4,7 @@ foreign files, and `tandem knowledge add / list / remove` with the commands that
 
 import hashlib
 import math
+import os
 import sqlite3
 from pathlib import Path
 
@@ -109,10 +110,15 @@ def test_files_gone_from_the_directory_are_removed(docs, embedder):
 
 def test_a_bad_file_is_one_problem_and_the_others_are_indexed(docs, embedder, capsys):
     (docs / "broken.md").write_bytes(b"# Title\n\xff\n")
-    changes = update_index(open_index("docs"), [docs, docs / "missing.md"])
-    assert changes.added == 3 and len(changes.problems) == 2
-    assert capsys.readouterr().err.splitlines() == [f"tandem: {docs / 'missing.md'}: no such file or directory; skipped",
-                                                    f"tandem: {docs / 'broken.md'}:2: not valid UTF-8 (byte 9); skipped"]
+    os.mkfifo(docs / "pipe.md")
+    (docs.parent / "notes.txt").write_text("not a document")
+    changes = update_index(open_index("docs"), [docs, docs / "missing.md", docs.parent / "notes.txt"])
+    assert changes.added == 3 and len(changes.problems) == 4
+    assert capsys.readouterr().err.splitlines() == [
+        f"tandem: {docs / 'missing.md'}: no such file or directory; skipped",
+        f"tandem: {docs.parent / 'notes.txt'}: not a knowledge file (*.md); skipped",
+        f"tandem: {docs / 'broken.md'}:2: not valid UTF-8 (byte 9); skipped",
+        f"tandem: {docs / 'pipe.md'}: a FIFO, not a regular file; skipped"]
 
 
 def test_passages_keep_their_metadata_through_the_index(tmp_path, embedder):
