@@ -91,34 +91,41 @@ def update_index(index: KnowledgeIndex, paths: list[Path]) -> Changes:
 
 
 def _write(index: KnowledgeIndex, pending: list[_Pending], changes: Changes) -> None:
-    """Embed what the index does not hold yet, a batch at a time, and write each file of the batch."""
+    """Embed what the index does not hold yet, about EMBED_BATCH passages at a time, and write each file."""
     from tqdm import tqdm
-
-    from bot import embeddings
 
     texts = {text_digest(p.page_content): p.page_content for item in pending for p in item.passages}
     vectors = index.known_vectors(list(texts))
     with tqdm(total=len(texts) - len(vectors), desc="tandem: embedding", unit=" passages", file=sys.stderr,
               disable=None, leave=False) as bar:
-        while pending:
-            batch, size = [], 0
-            while pending and (not batch or size + len(pending[0].passages) <= EMBED_BATCH):
-                batch.append(pending.pop(0))
-                size += len(batch[-1].passages)
-            missing = list(dict.fromkeys(d for item in batch for p in item.passages
-                                         if (d := text_digest(p.page_content)) not in vectors))
-            if missing:
-                vectors.update(zip(missing, embeddings.embed([texts[d] for d in missing])))
-                changes.embedded += len(missing)
-                bar.update(len(missing))
-            for item in batch:
-                rows = [vectors[text_digest(p.page_content)] for p in item.passages]
-                if not index.write_file(item.path, item.sha256, item.passages, rows):
-                    changes.unchanged += 1  # another process wrote the same content meanwhile
-                elif item.new:
-                    changes.added += 1
-                else:
-                    changes.updated += 1
+        batch, size = [], 0
+        for item in pending:
+            batch.append(item)
+            size += len(item.passages)
+            if size >= EMBED_BATCH:
+                _write_batch(index, batch, texts, vectors, changes, bar)
+                batch, size = [], 0
+        _write_batch(index, batch, texts, vectors, changes, bar)
+
+
+def _write_batch(index: KnowledgeIndex, batch: list[_Pending], texts: dict, vectors: dict, changes: Changes,
+                 bar) -> None:
+    from bot import embeddings
+
+    missing = list(dict.fromkeys(digest for item in batch for p in item.passages
+                                 if (digest := text_digest(p.page_content)) not in vectors))
+    if missing:
+        vectors.update(zip(missing, embeddings.embed([texts[digest] for digest in missing])))
+        changes.embedded += len(missing)
+        bar.update(len(missing))
+    for item in batch:
+        rows = [vectors[text_digest(p.page_content)] for p in item.passages]
+        if not index.write_file(item.path, item.sha256, item.passages, rows):
+            changes.unchanged += 1  # another process wrote the same content meanwhile
+        elif item.new:
+            changes.added += 1
+        else:
+            changes.updated += 1
 
 
 def directory_index(directory: Path, db: str | None = None) -> KnowledgeIndex:
