@@ -21,7 +21,8 @@ from langchain_core.documents import Document
 
 from bot.documents import SUPPORTED_SUFFIXES, file_passages, knowledge_files
 from bot.errors import EXIT_USER_ERROR, InputError, TandemError
-from bot.index import (KnowledgeIndex, directory_index_name, index_location, index_names, open_index, text_digest)
+from bot.index import (KnowledgeIndex, KnowledgeIndexError, directory_index_name, index_location, index_names,
+                       open_index, text_digest)
 from bot.userinput import MAX_DATA_BYTES, printable, read_user_file
 
 KNOWLEDGE_KEY = "knowledge.jsonl"
@@ -183,7 +184,8 @@ def add_from_flags(args) -> int:
 
 
 def list_from_flags(args) -> int:
-    """tandem knowledge list [--index NAME]: every index (files, passages, last update), or one index's files."""
+    """tandem knowledge list [--index NAME]: every index (files, passages, last update), or one index's files. An
+    index that cannot be opened is one line, and the others are listed."""
     if args.index is not None:
         index = open_index(args.index, args.db, create=False)
         for file in index.files().values():
@@ -192,11 +194,13 @@ def list_from_flags(args) -> int:
     names = index_names(args.db)
     if not names:
         print(f"no knowledge indexes in {index_location(args.db)} (tandem knowledge add DIR builds one)")
-    for name in names:
-        index = open_index(name, args.db, create=False)
+    broken = False
+    for name, index in _each_index(names, args.db):
+        if index is None:
+            broken = True
+            continue
         print(f"{name}\t{len(index.files())} files\t{index.size():,} passages\tupdated {index.updated_at() or 'never'}")
-        index.close()
-    return 0
+    return EXIT_USER_ERROR if broken else 0
 
 
 def remove_from_flags(args) -> int:
@@ -208,18 +212,35 @@ def remove_from_flags(args) -> int:
         open_index(args.index, args.db, create=False).drop()
         print(f"index {args.index}: deleted")
         return 0
-    keys = [str(Path(path).resolve()) for path in args.paths]
-    found = set()
-    for name in [args.index] if args.index else index_names(args.db):
-        index = open_index(name, args.db, create=False)
-        held = [path for path in index.files() if any(path == key or path.startswith(key + os.sep) for key in keys)]
+    keys = {str(Path(path).resolve()): path for path in args.paths}
+    found, broken = set(), False
+    for name, index in _each_index([args.index] if args.index else index_names(args.db), args.db):
+        if index is None:
+            broken = True
+            continue
+        held = {path: key for path in index.files() for key in keys if path == key or path.startswith(key + os.sep)}
         if held:
-            passages = index.remove_files(held)
-            found.update(key for key in keys for path in held if path == key or path.startswith(key + os.sep))
+            passages = index.remove_files(sorted(held))
+            found.update(held.values())
             print(f"index {name}: removed {len(held)} file(s), {passages:,} passages")
-        index.close()
-    for path, key in zip(args.paths, keys):
+    for key, path in keys.items():
         if key not in found:
             print(f"tandem: {printable(path)}: in no knowledge index{f' {args.index}' if args.index else ''}",
                   file=sys.stderr)
-    return EXIT_USER_ERROR if len(found) < len(set(keys)) else 0
+    return EXIT_USER_ERROR if broken or len(found) < len(keys) else 0
+
+
+def _each_index(names: list[str], db: str | None):
+    """(name, index) for each name, the index closed after its turn; (name, None) for one that cannot be opened, which
+    is said in one line."""
+    for name in names:
+        try:
+            index = open_index(name, db, create=False)
+        except KnowledgeIndexError as error:
+            print(f"tandem: {printable(error)}", file=sys.stderr)
+            yield name, None
+            continue
+        try:
+            yield name, index
+        finally:
+            index.close()

@@ -232,6 +232,11 @@ def test_a_damaged_or_foreign_index_file_is_one_line(tandem_home, capsys):
         open_index("foreign")
     assert main(["knowledge", "list", "--index", "foreign"]) == 2
     assert capsys.readouterr().err == f"tandem: {directory / 'foreign.sqlite3'} is not a Tandem knowledge index\n"
+    open_index("good").close()
+    assert main(["knowledge", "list"]) == 2, "the others are listed, each broken one in a line"
+    captured = capsys.readouterr()
+    assert [line.split("\t")[:3] for line in captured.out.splitlines()] == [["good", "0 files", "0 passages"]]
+    assert [line.split(":")[0] for line in captured.err.splitlines()] == ["tandem"] * 2
 
 
 def test_an_index_from_another_embedding_model_or_a_newer_tandem_is_refused(tmp_path, embedder):
