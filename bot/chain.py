@@ -87,16 +87,18 @@ def model_format(chat_model: BaseChatModel, use_adapter: bool = True) -> PromptF
     return getattr(chat_model, "prompt_format", PromptFormat()) if use_adapter else PromptFormat()
 
 
-def default_retriever(chat_model: BaseChatModel, knowledge: Path | None = None) -> BaseRetriever | None:
-    """What a chat model retrieves from: `knowledge` (a directory of documents), else the knowledge its adapter was
-    trained to read when its prompt format has retrieval on (`bot.retrieval.choose_knowledge`), read with the
-    model's passage count and budget."""
+def default_retriever(chat_model: BaseChatModel, knowledge: Path | None = None, index: str | None = None,
+                      db: str | None = None) -> BaseRetriever | None:
+    """What a chat model retrieves from: the index named `index` or the documents under `knowledge`, else the
+    knowledge its adapter was trained to read when its prompt format has retrieval on
+    (`bot.retrieval.choose_knowledge`), read with the model's passage count and budget; the indexes are where
+    `bot.index.index_location(db)` says."""
     from bot.retrieval import choose_knowledge
 
     adapter = getattr(chat_model, "adapter", None)  # the local one's, or the card of the adapter a server serves
     prompt_format = model_format(chat_model)
     return choose_knowledge(prompt_format.top_k, prompt_format.passage_chars, knowledge,
-                            adapter if prompt_format.retrieval else None)
+                            adapter if prompt_format.retrieval else None, index=index, db=db)
 
 
 def build_chain(chat_model: BaseChatModel | None = None, catalog: Catalog | None = None,

@@ -1,4 +1,4 @@
-"""The `tandem` command: ask, chat, serve, personas, models. User errors exit 2 with one line, no traceback.
+"""The `tandem` command: ask, chat, serve, api, personas, models, knowledge. User errors exit 2 with one line, no traceback.
 
     tandem ask "How do I get a refund?" --persona support --instruction steps
     tandem chat
@@ -6,6 +6,7 @@
     tandem api --port 8000
     tandem personas list --json
     tandem models pull
+    tandem knowledge add contracts/
 
 The parser is built here; each `run_*` is one call into the module that owns the command, which reads its
 flags (the objects several commands build from the same flags are in `bot.flags`).
@@ -112,6 +113,21 @@ def make_parser() -> argparse.ArgumentParser:
     listed.add_argument("--json", action="store_true")
     listed.set_defaults(run=run_models_list)
 
+    knowledge = commands.add_parser("knowledge", help="knowledge indexes: add, list and remove documents").add_subparsers(
+        required=True, metavar="ACTION")
+    add = knowledge.add_parser("add", help="add or update documents in an index; only changed files are embedded")
+    add.add_argument("paths", nargs="+", type=Path, metavar="DIR|FILE")
+    _add_index_options(add, "the index (default for one directory: its own, the one --knowledge DIR uses; required "
+                            "otherwise)")
+    add.set_defaults(run=run_knowledge_add)
+    indexes = knowledge.add_parser("list", help="every index (files, passages, last update), or one index's files")
+    _add_index_options(indexes, "list this index's files")
+    indexes.set_defaults(run=run_knowledge_list)
+    remove = knowledge.add_parser("remove", help="remove documents from an index, or with --index alone the index")
+    remove.add_argument("paths", nargs="*", type=Path, metavar="FILE|DIR")
+    _add_index_options(remove, "only from this index (default: every index that holds them)")
+    remove.set_defaults(run=run_knowledge_remove)
+
     # Commands from other packages (finetune's train/export/data/eval and `personas optimise`, third-party
     # plugins) register through this entry point, so bot never imports them by name: `register(commands, personas)`.
     for entry_point in entry_points(group="tandem.commands"):
@@ -168,8 +184,21 @@ def _add_knowledge_options(parser: argparse.ArgumentParser) -> None:
     knowledge = parser.add_mutually_exclusive_group()
     knowledge.add_argument("--knowledge", type=Path, metavar="DIR",
                            help="ground answers in the top passages of this folder's documents: PDF, Word (.docx), HTML, "
-                                "text, Markdown (default: the knowledge the adapter was trained to read, when it was)")
+                                "text, Markdown, from the folder's index, updated first (default: the knowledge the "
+                                "adapter was trained to read, when it was)")
+    knowledge.add_argument("--index", metavar="NAME", help="ground answers in an index `tandem knowledge add --index "
+                                                           "NAME` built")
     knowledge.add_argument("--no-knowledge", action="store_true", help="no retrieval")
+
+
+INDEX_HELP = ("the index (default: a directory's own, the one --knowledge DIR uses); in the database --db names when "
+              "it is PostgreSQL, else in $TANDEM_HOME/knowledge/")
+
+
+def _add_index_options(parser: argparse.ArgumentParser, index_help: str = INDEX_HELP) -> None:
+    parser.add_argument("--index", metavar="NAME", help=index_help)
+    parser.add_argument("--db", metavar="URL", help="a postgresql:// URL: the indexes in that database (default: "
+                                                    "$TANDEM_DB_URL when it is one)")
 
 
 def run_ask(args) -> int:
@@ -230,6 +259,24 @@ def run_models_list(args) -> int:
     from bot.model_store import list_from_flags
 
     return list_from_flags(args)
+
+
+def run_knowledge_add(args) -> int:
+    from bot.knowledge import add_from_flags
+
+    return add_from_flags(args)
+
+
+def run_knowledge_list(args) -> int:
+    from bot.knowledge import list_from_flags
+
+    return list_from_flags(args)
+
+
+def run_knowledge_remove(args) -> int:
+    from bot.knowledge import remove_from_flags
+
+    return remove_from_flags(args)
 
 
 if __name__ == "__main__":

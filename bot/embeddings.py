@@ -8,6 +8,7 @@ from bot.errors import ModelNotFoundError
 
 EMBEDDING_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 """The upstream all-MiniLM-L6-v2 model.safetensors; a package carrying anything else is refused."""
+EMBEDDING_DIMENSIONS = 384
 
 
 def embedding_model_dir() -> Path:

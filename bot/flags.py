@@ -1,10 +1,7 @@
 """Objects built from the command line's flags: the chat model, the retriever, the conversation log and the
 answerer over them, shared by every command that answers questions."""
 
-import sys
-
 from bot.errors import TandemError
-from bot.userinput import printable
 
 
 def chat_model_from_flags(args):
@@ -25,23 +22,25 @@ def chat_model_from_flags(args):
 
 
 def check_knowledge(args) -> None:
-    """A --knowledge directory that cannot work is reported before any model is loaded."""
+    """A --knowledge directory or an --index that cannot work is reported before any model is loaded."""
     from bot.documents import SUPPORTED_SUFFIXES, knowledge_files
+    from bot.index import open_index
 
     if args.knowledge is not None and not knowledge_files(args.knowledge):
         raise TandemError(f"--knowledge {args.knowledge}: not a directory of documents "
                           f"({', '.join(SUPPORTED_SUFFIXES)})")
+    if getattr(args, "index", None) is not None:
+        open_index(args.index, args.db, create=False).close()
 
 
 def retriever_from_flags(args, chat_model):
-    """--knowledge DIR, else the knowledge the adapter was trained to read (when it was), else none."""
+    """--index NAME, else --knowledge DIR, else the knowledge the adapter was trained to read (when it was), else
+    none; the indexes are in the database --db names when it is PostgreSQL (bot.index.index_location)."""
     from bot.chain import default_retriever
 
     if args.no_knowledge:
         return None
-    if args.knowledge is not None:
-        print(f"tandem: indexing {printable(args.knowledge)} for retrieval", file=sys.stderr, flush=True)
-    return default_retriever(chat_model, args.knowledge)
+    return default_retriever(chat_model, args.knowledge, index=args.index, db=args.db)
 
 
 def store_from_flags(args):

@@ -10,7 +10,8 @@ adapter directory (`knowledge.jsonl`), so an adapter carries the knowledge it le
 
 Search is hybrid: BM25 finds exact terms (product names, codes, amounts) that a small embedding
 model blurs, MiniLM finds paraphrases that share no words; the two rankings are fused by reciprocal
-rank (Cormack et al. 2009). How often the passages hold the key facts: benchmarks/README.md, "Retrieval: key facts in the passages".
+rank (Cormack et al. 2009). Both run over a persisted index (`bot.index`), so the passages of a directory
+or an adapter are embedded once, not at every start. How often the passages hold the key facts: benchmarks/README.md, "Retrieval: key facts in the passages".
 """
 
 import json
@@ -33,8 +34,9 @@ PASSAGES_MAX_CHARS = 1200
 characters: three short passages fit, but of a FAQ whose answers run to 150 words only the best one does,
 so a prompt (and a training example) stays about the same length whatever the data's answers are."""
 KNOWLEDGE_FILE = "knowledge.jsonl"
-"""An adapter's passages, one JSON object per line: {"text", "source"} and, for a document's passages, "section"
-and (PDF) "page"."""
+"""An adapter's passages, one JSON object per line: {"text", "source"} and, when the passage has them, "section"
+and "page"."""
+PASSAGE_FIELDS = ("section", "page")
 RRF_CONSTANT = 60
 """Reciprocal rank fusion's k: rank r in a list scores 1 / (60 + r), the value of the original paper."""
 CANDIDATES = 20
@@ -70,7 +72,7 @@ def save_passages(passages: list[Document], path: Path) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for passage in passages:
             record = {"text": passage.page_content, "source": passage.metadata.get("source", "")}
-            record.update((key, passage.metadata[key]) for key in ("section", "page") if key in passage.metadata)
+            record.update({key: passage.metadata[key] for key in PASSAGE_FIELDS if key in passage.metadata})
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
@@ -101,54 +103,68 @@ def words(text: str) -> list[str]:
 
 
 class HybridRetriever(BaseRetriever):
-    """BM25 and MiniLM rankings over the same passages, fused by reciprocal rank; the top `k` are returned."""
+    """BM25 and MiniLM rankings over a knowledge index (`bot.index`), fused by reciprocal rank; the top `k` are
+    returned. Its passage indices are the index's keys."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    passages: list[Document]
+    index: object = Field(exclude=True)
+    """A `bot.index.KnowledgeIndex`."""
     k: int = TOP_K
     max_chars: int = PASSAGES_MAX_CHARS
-    bm25: object = Field(exclude=True)
-    vectors: object = Field(exclude=True)
-    """Unit-length MiniLM embeddings of the passages, one row each (numpy)."""
 
     @classmethod
-    def over(cls, passages: list[Document], k: int = TOP_K, max_chars: int = PASSAGES_MAX_CHARS) -> "HybridRetriever":
-        from rank_bm25 import BM25Okapi
-
-        from bot.embeddings import embed
+    def over(cls, passages: list[Document], k: int = TOP_K, max_chars: int = PASSAGES_MAX_CHARS,
+             reuse=None) -> "HybridRetriever":
+        """A retriever over these passages, embedded now into an index in memory (training grounds its examples
+        so: the same search as serving, over passages that live only as long as the run). Passages whose text the
+        index `reuse` holds take its vectors instead."""
+        from bot import embeddings
+        from bot.index import SQLiteIndex, text_digest
 
         if not passages:
             raise InputError("no passages to retrieve from")
-        bm25 = BM25Okapi([words(p.page_content) or ["_"] for p in passages])
-        return cls(passages=passages, k=k, max_chars=max_chars, bm25=bm25,
-                   vectors=embed([p.page_content for p in passages]))
+        texts = [p.page_content for p in passages]
+        vectors = reuse.known_vectors(list(dict.fromkeys(map(text_digest, texts)))) if reuse is not None else {}
+        missing = [text for text in dict.fromkeys(texts) if text_digest(text) not in vectors]
+        if missing:
+            vectors.update(zip(map(text_digest, missing), embeddings.embed(missing)))
+        index = SQLiteIndex(None)
+        index.write_file("", "", passages, [vectors[text_digest(text)] for text in texts])
+        return cls(index=index, k=k, max_chars=max_chars)
+
+    @property
+    def passages(self) -> list[Document]:
+        """Every passage, in key order (an index in SQLite or in memory)."""
+        return self.index.passages
+
+    @property
+    def vectors(self):
+        """Every passage's unit-length MiniLM vector, one row each, in key order (numpy; SQLite or memory)."""
+        return self.index.vectors
 
     def ranked(self, query: str, depth: int = CANDIDATES) -> list[int]:
-        """Passage indices, best first, by fused rank of the lexical and the dense ranking."""
-        import numpy as np
+        """Passage keys, best first, by fused rank of the lexical and the dense ranking."""
+        from bot import embeddings
 
-        from bot.embeddings import embed
-
-        matches = self.bm25.get_scores(words(query))
         # A passage that shares no word with the query has no lexical rank: ranking it by file order
         # would push a paraphrase that only the dense ranking finds below passages that come first.
-        lexical = [i for i in np.argsort(-matches, kind="stable")[:depth].tolist() if matches[i] > 0]
-        dense = np.argsort(-(self.vectors @ embed([query])[0]), kind="stable")[:depth].tolist()
+        lexical = self.index.lexical(words(query), depth)
+        dense = self.index.dense(embeddings.embed([query])[0], depth)
         scores: dict[int, float] = {}
         for ranking in (lexical, dense):
-            for rank, index in enumerate(ranking):
-                scores[index] = scores.get(index, 0.0) + 1.0 / (RRF_CONSTANT + rank + 1)
-        return sorted(scores, key=lambda i: (-scores[i], i))
+            for rank, key in enumerate(ranking):
+                scores[key] = scores.get(key, 0.0) + 1.0 / (RRF_CONSTANT + rank + 1)
+        return sorted(scores, key=lambda key: (-scores[key], key))
 
     def fits(self, indices: list[int]) -> bool:
         """Whether these passages may go into one prompt together: at most `k`, and one passage, or several
         within `max_chars`."""
-        chars = sum(len(self.passages[i].page_content) for i in indices)
+        chars = sum(len(self.index.passage(i).page_content) for i in indices)
         return len(indices) <= self.k and (len(indices) <= 1 or chars <= self.max_chars)
 
     def top(self, ranked: list[int]) -> list[int]:
-        """The best of `ranked` (passage indices, best first) that fit one prompt: the first always."""
+        """The best of `ranked` (passage keys, best first) that fit one prompt: the first always."""
         chosen = []
         for index in ranked:
             if not self.fits(chosen + [index]):
@@ -157,30 +173,49 @@ class HybridRetriever(BaseRetriever):
         return chosen
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [self.passages[i] for i in self.top(self.ranked(query))]
+        return [self.index.passage(i) for i in self.top(self.ranked(query))]
 
 
-def load_knowledge(directory: Path, k: int = TOP_K, max_chars: int = PASSAGES_MAX_CHARS) -> HybridRetriever:
-    """A retriever over every document under `directory` (top `k` passages within `max_chars`)."""
-    return HybridRetriever.over(document_passages(directory), k, max_chars)
+def load_knowledge(directory: Path, k: int = TOP_K, max_chars: int = PASSAGES_MAX_CHARS,
+                   db: str | None = None) -> HybridRetriever:
+    """A retriever over the documents under `directory` (top `k` passages within `max_chars`), from the directory's
+    persisted index (`bot.index.index_location(db)`), brought up to date first: only changed files are embedded."""
+    from bot.knowledge import directory_index
+
+    return HybridRetriever(index=directory_index(directory, db), k=k, max_chars=max_chars)
 
 
-def adapter_knowledge(adapter: Path, k: int = TOP_K, max_chars: int = PASSAGES_MAX_CHARS) -> HybridRetriever | None:
-    """A retriever over the passages an adapter was trained to read, when it carries them."""
+def adapter_knowledge(adapter: Path, k: int = TOP_K, max_chars: int = PASSAGES_MAX_CHARS,
+                      db: str | None = None) -> HybridRetriever | None:
+    """A retriever over the passages an adapter was trained to read, when it carries them: indexed once, by the
+    content hash of its knowledge.jsonl."""
+    from bot.knowledge import passages_index
+
     path = Path(adapter) / KNOWLEDGE_FILE
-    return HybridRetriever.over(read_passages(path), k, max_chars) if path.is_file() else None
+    return HybridRetriever(index=passages_index(path, db), k=k, max_chars=max_chars) if path.is_file() else None
+
+
+def named_knowledge(name: str, k: int = TOP_K, max_chars: int = PASSAGES_MAX_CHARS,
+                    db: str | None = None) -> HybridRetriever:
+    """A retriever over the index `tandem knowledge add --index NAME` built, as it is."""
+    from bot.knowledge import named_index
+
+    return HybridRetriever(index=named_index(name, db), k=k, max_chars=max_chars)
 
 
 def choose_knowledge(k: int, max_chars: int, knowledge: Path | None = None, adapter: Path | None = None,
-                     beside: Path | None = None) -> HybridRetriever | None:
-    """The one rule for what every command retrieves from: `knowledge` (a directory the user names), else the
-    passages `adapter` was trained to read (its documents and training pairs), else the knowledge/ directory beside
-    the data file `beside`; None when there is none of them. Top `k` passages within `max_chars`."""
+                     beside: Path | None = None, index: str | None = None, db: str | None = None) -> HybridRetriever | None:
+    """The one rule for what every command retrieves from: the index named `index`, else `knowledge` (a directory the
+    user names), else the passages `adapter` was trained to read (its documents and training pairs), else the
+    knowledge/ directory beside the data file `beside`; None when there is none of them. Top `k` passages within
+    `max_chars`; the indexes are where `bot.index.index_location(db)` says."""
+    if index is not None:
+        return named_knowledge(index, k, max_chars, db)
     if knowledge is not None:
-        return load_knowledge(knowledge, k, max_chars)
-    retriever = adapter_knowledge(adapter, k, max_chars) if adapter is not None else None
+        return load_knowledge(knowledge, k, max_chars, db)
+    retriever = adapter_knowledge(adapter, k, max_chars, db) if adapter is not None else None
     if retriever is None and beside is not None and (directory := knowledge_beside(beside)) is not None:
-        retriever = load_knowledge(directory, k, max_chars)
+        retriever = load_knowledge(directory, k, max_chars, db)
     return retriever
 
 
@@ -188,6 +223,3 @@ def knowledge_beside(data_file: Path) -> Path | None:
     """The `knowledge/` directory of a domain laid out as data/<domain>/{train,eval}.jsonl + knowledge/."""
     candidate = Path(data_file).parent / "knowledge"
     return candidate if knowledge_files(candidate) else None
-
-
-

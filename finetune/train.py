@@ -24,11 +24,12 @@ from pathlib import Path
 from bot.adapters import CARD_FILE
 from bot.errors import TandemError
 from bot.files import write_atomically
+from bot.knowledge import directory_index
 from bot.models import load_model, resolve_model
 from bot.paths import shown_path, tandem_home
 from bot.personas import Persona, load_catalog
 from bot.prompts import PromptFormat
-from bot.retrieval import KNOWLEDGE_FILE, HybridRetriever, save_passages
+from bot.retrieval import KNOWLEDGE_FILE, HybridRetriever, knowledge_beside, save_passages
 from bot.userinput import printable
 from finetune.card import model_card, plot_losses
 from finetune.data import (MIN_EXAMPLES, SAMPLE_DOMAIN, CsvColumns, DataError, Example, LoadedData, Problem,
@@ -144,7 +145,7 @@ def prepare(request: TrainRequest, loaded, data) -> Prepared:
                                  passage_chars=recipe.passage_chars)
     train_set, validation_set = split(data.examples, recipe.validation_fraction, recipe.seed)
     passages = domain_passages(data.examples, request.knowledge, request.data[0]) if recipe.retrieval else []
-    grounded = _ground(train_set + validation_set, passages, recipe)
+    grounded = _ground(train_set + validation_set, passages, recipe, request.knowledge or knowledge_beside(request.data[0]))
     replay = [GroundedExample(e, (), e.answer) for e in replay_examples(loaded, catalog, recipe.general_replay)]
     rows, long = tokenize_examples(grounded + replay, loaded.tokenizer, catalog, recipe, prompt_format)
     if long:
@@ -233,13 +234,15 @@ def print_plan(rows: list[Row], recipe: Recipe, max_length: int, model) -> None:
           f"{tokens / rate / 60:.0f} min and {memory / 1024:.1f} GB of memory on a 2-core CPU", file=sys.stderr, flush=True)
 
 
-def _ground(examples: list[Example], passages, recipe: Recipe) -> list[GroundedExample]:
-    """The examples with their passages (RAFT), or bare when the recipe trains without retrieval."""
+def _ground(examples: list[Example], passages, recipe: Recipe, knowledge: Path | None = None) -> list[GroundedExample]:
+    """The examples with their passages (RAFT), or bare when the recipe trains without retrieval. The documents'
+    vectors come from the `knowledge` directory's index (updated first), so only the pairs are embedded."""
     if not passages:
         return [GroundedExample(e, (), e.answer) for e in examples]
+    reuse = directory_index(knowledge) if knowledge is not None else None
     print(f"tandem: indexing {len(passages)} passages and retrieving for {len(examples)} examples",
           file=sys.stderr, flush=True)
-    retriever = HybridRetriever.over(passages, k=recipe.top_k, max_chars=recipe.passage_chars)
+    retriever = HybridRetriever.over(passages, k=recipe.top_k, max_chars=recipe.passage_chars, reuse=reuse)
     return ground_examples(examples, retriever, recipe.unanswerable_fraction, recipe.seed)
 
 

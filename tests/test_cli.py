@@ -152,6 +152,7 @@ def test_a_bad_knowledge_directory_is_reported_before_any_model_loads(command, t
 @pytest.mark.parametrize("command", [["ask", "How long is the warranty?"], ["chat"]])
 def test_knowledge_grounds_the_answers_of_a_base_model(command, knowledge, echo_model, monkeypatch, capsys):
     from bot.cli import main
+    from bot.index import directory_index_name
 
     monkeypatch.setattr("bot.chat_model.load_chat_model", lambda *args, **settings: echo_model)
     for extra in (["--knowledge", str(knowledge)], []):
@@ -160,7 +161,7 @@ def test_knowledge_grounds_the_answers_of_a_base_model(command, knowledge, echo_
     grounded, plain = (next(m.content for m in messages if m.type == "system") for messages, _ in echo_model.calls)
     assert "[1] Warranty\nEvery kettle is covered for 24 months." in grounded
     assert "24 months" not in plain
-    assert f"tandem: indexing {knowledge} for retrieval" in capsys.readouterr().err
+    assert f"tandem: knowledge {knowledge} (index {directory_index_name(knowledge)}): 1 added" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", [["ask", "How long is the warranty?"], ["chat"]])

@@ -379,7 +379,8 @@ def test_tandem_ask_answers_from_a_folder_of_pdf_and_word_files(tmp_path, echo_m
                  "--no-log"]) == 0
     system = next(m.content for m in echo_model.calls[-1][0] if m.type == "system")
     assert "4. Term and Renewal › 4.3 Renewal price cap\nFees may rise by at most 5% at each renewal" in system
-    assert f"tandem: {folder}: read 2 files into " in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"tandem: knowledge {folder} (index " in err and ": 2 added," in err
 
 
 def test_training_and_evaluation_read_the_same_folder(tmp_path):
