@@ -189,7 +189,7 @@ def list_from_flags(args) -> int:
     if args.index is not None:
         index = open_index(args.index, args.db, create=False)
         for file in index.files().values():
-            print(f"{printable(file.path)}\t{file.passages} passages\tupdated {file.updated_at}")
+            print(f"{printable(file.path)}\t{counted(file.passages, 'passage')}\tupdated {file.updated_at}")
         return 0
     names = index_names(args.db)
     if not names:
@@ -199,7 +199,8 @@ def list_from_flags(args) -> int:
         if index is None:
             broken = True
             continue
-        print(f"{name}\t{len(index.files())} files\t{index.size():,} passages\tupdated {index.updated_at() or 'never'}")
+        print(f"{name}\t{counted(len(index.files()), 'file')}\t{counted(index.size(), 'passage')}\t"
+              f"updated {index.updated_at() or 'never'}")
     return EXIT_USER_ERROR if broken else 0
 
 
@@ -222,7 +223,7 @@ def remove_from_flags(args) -> int:
         if held:
             passages = index.remove_files(sorted(held))
             found.update(held.values())
-            print(f"index {name}: removed {len(held)} file(s), {passages:,} passages")
+            print(f"index {name}: removed {counted(len(held), 'file')}, {counted(passages, 'passage')}")
     for key, path in keys.items():
         if key not in found:
             print(f"tandem: {printable(path)}: in no knowledge index{f' {args.index}' if args.index else ''}",
@@ -244,3 +245,8 @@ def _each_index(names: list[str], db: str | None):
             yield name, index
         finally:
             index.close()
+
+
+def counted(count: int, noun: str) -> str:
+    """"1 passage", "1,227 passages"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

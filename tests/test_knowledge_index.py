@@ -275,11 +275,11 @@ def test_knowledge_add_list_and_remove(docs, embedder, capsys):
                                                                       ["support", "2 files", "2 passages"]])
     assert main(["knowledge", "list", "--index", "support"]) == 0
     assert [line.split("\t")[:2] for line in capsys.readouterr().out.splitlines()] == [
-        [str(docs / "refunds.md"), "1 passages"], [str(extra / "faq.md"), "1 passages"]]
+        [str(docs / "refunds.md"), "1 passage"], [str(extra / "faq.md"), "1 passage"]]
 
     assert main(["knowledge", "remove", str(docs / "refunds.md")]) == 0, "from every index that holds it"
-    assert sorted(capsys.readouterr().out.splitlines()) == sorted([f"index {name}: removed 1 file(s), 1 passages",
-                                                                   "index support: removed 1 file(s), 1 passages"])
+    assert sorted(capsys.readouterr().out.splitlines()) == sorted([f"index {name}: removed 1 file, 1 passage",
+                                                                   "index support: removed 1 file, 1 passage"])
     assert main(["knowledge", "remove", str(docs / "refunds.md"), "--index", "support"]) == 2
     assert capsys.readouterr().err == f"tandem: {docs / 'refunds.md'}: in no knowledge index support\n"
     assert main(["knowledge", "remove", "--index", "support"]) == 0
