@@ -363,5 +363,5 @@ def test_the_commands_put_the_index_in_the_postgresql_database_db_names(docs, em
     assert "ZX-41 is the spare limescale filter" in system_prompt(echo_cli)
     assert embedder.texts == ["Which part is ZX-41?"] and not (tandem_home / "knowledge").exists()
     assert main(["knowledge", "remove", str(docs / "shipping.md"), "--db", postgres_url]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == f"index {directory_index_name(docs)}: removed 1 file(s), " \
+    assert capsys.readouterr().out.splitlines()[-1] == f"index {directory_index_name(docs)}: removed 1 file, " \
                                                        "2 passages"
