@@ -63,8 +63,10 @@ def document_passages(directory: Path) -> list[Document]:
 
 
 def pair_passage(question: str, answer: str, source: str) -> Document:
-    """A question/answer pair as a passage: the question is what a later user's words will match."""
-    return Document(page_content=f"Q: {question}\nA: {answer}", metadata={"source": source})
+    """A question/answer pair as a passage: the question is what a later user's words will match. Its source is
+    "FILE:LINE" with the file's name alone, as documents are named within their folder, so that an adapter's
+    knowledge.jsonl says nothing about the machine it was trained on."""
+    return Document(page_content=f"Q: {question}\nA: {answer}", metadata={"source": Path(source).name})
 
 
 def save_passages(passages: list[Document], path: Path) -> None:

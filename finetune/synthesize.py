@@ -35,10 +35,11 @@ PROMPT = """Here is a passage from the document "{source}":
 {text}
 
 Write {count} questions that a reader of this document might ask and that this passage answers. Ask each about a \
-different specific fact of the passage (a number, a time limit, an amount, a condition, who must do what), and \
+different specific fact of the passage (a number, a time limit, an amount, a condition or an obligation), and \
 phrase it the way a customer would, not in the passage's words. After each question write its answer in one or two \
-short sentences, with the passage's own facts and figures. When the passage numbers its sections or clauses (such as \
-"§4.3" or "4.3"), begin the answer with "Under" and the number of the one that holds it. Use exactly this form:
+short sentences that state the fact with the passage's own figures and terms. When the passage numbers its sections \
+or clauses (such as "§4.3" or "4.3"), end the answer with the number of the one that states the fact, in \
+parentheses. Use exactly this form:
 
 Q: <question>
 A: <answer>"""
@@ -74,7 +75,8 @@ class SynthesisConfig:
         """What the output depends on: a resumed run must use the same."""
         return {"knowledge": str(self.knowledge.resolve()), "model": self.model,
                 "questions_per_passage": self.questions_per_passage, "max_answer_words": self.max_answer_words,
-                "min_words_found": self.min_words_found, "duplicate_similarity": self.duplicate_similarity}
+                "min_words_found": self.min_words_found, "duplicate_similarity": self.duplicate_similarity,
+                "prompt": hashlib.sha256(PROMPT.encode()).hexdigest()[:16]}
 
 
 @dataclass

@@ -46,6 +46,11 @@ def test_the_domain_is_its_documents_and_its_pairs(knowledge):
     assert len(domain_passages(EXAMPLES)) == len(EXAMPLES), "pairs alone when the domain has no documents"
 
 
+def test_a_pairs_source_names_its_file_and_line_not_the_machine_it_was_trained_on():
+    passage = pair_passage("How long is the warranty?", "24 months.", "/home/ana/corpora/support/train.jsonl:17")
+    assert passage.metadata["source"] == "train.jsonl:17"
+
+
 def test_every_example_is_answerable_from_its_passages_and_its_own_pair_is_the_last_resort(retriever):
     grounded = ground_examples(EXAMPLES, retriever, unanswerable_fraction=0, seed=0)
     texts = [p.page_content for p in retriever.passages]

@@ -109,11 +109,16 @@ def test_an_interrupted_run_resumes_after_the_last_passage_done(knowledge, tmp_p
     assert done.prompts == [], "a finished run has nothing left to write"
 
 
-def test_a_resumed_run_must_use_the_same_settings_and_never_overwrites_other_files(knowledge, tmp_path):
+def test_a_resumed_run_must_use_the_same_settings_and_never_overwrites_other_files(knowledge, tmp_path, monkeypatch):
+    from finetune import synthesize as module
+
     synthesize(config(knowledge, tmp_path), ScriptedWriter(replies=REPLIES), progress=False)
     with pytest.raises(TandemError, match="was written with other settings"):
         synthesize(config(knowledge, tmp_path, questions_per_passage=2), ScriptedWriter(replies=REPLIES),
                    progress=False)
+    monkeypatch.setattr(module, "PROMPT", module.PROMPT + " Be brief.")
+    with pytest.raises(TandemError, match="was written with other settings"):
+        synthesize(config(knowledge, tmp_path), ScriptedWriter(replies=REPLIES), progress=False)
     other = tmp_path / "mine.jsonl"
     other.write_text("{}\n")
     with pytest.raises(TandemError, match="exists and has no progress file"):
