@@ -23,14 +23,17 @@ def catalog():
     return load_catalog()
 
 
-def test_invoke_stream_and_batch_on_the_tiny_model(tiny_chat_model, catalog):
-    chain = build_chain(tiny_chat_model, catalog)
+def test_invoke_stream_and_batch_on_the_tiny_model(noisy_model_dir, catalog):
+    from bot.chat_model import load_chat_model
+
+    chain = build_chain(load_chat_model(str(noisy_model_dir), seed=0), catalog)
     request = {"question": "How do I reset my password?", "persona": "support", "instruction": "direct"}
     answer = chain.invoke(request)
     assert isinstance(answer, str) and answer
     chunks = list(chain.stream(request))
     assert len(chunks) > 1, "tokens arrive one by one"
-    # Seeded sampling: the same text; invoke's arrives whole and stripped of the whitespace a stream may begin with.
+    # Greedy, as the shipped personas decode: the same text; invoke's arrives whole and stripped of the whitespace
+    # a stream may begin with.
     assert "".join(chunks).strip() == answer
     batch = chain.batch([request, {**request, "persona": "engineer"}, {**request, "persona": "plain"}])
     assert batch[0] == answer and len(batch) == 3 and all(isinstance(a, str) for a in batch)

@@ -62,8 +62,8 @@ def test_missing_personas_directory():
     assert_user_error(tandem("personas", "list", "--personas", "/no/such/dir"), "no such directory")
 
 
-def test_ask_streams_an_answer_from_a_local_model_directory(tiny_model_dir):
-    result = tandem("ask", "How do I reset my password?", "--model", str(tiny_model_dir), "--persona", "engineer",
+def test_ask_streams_an_answer_from_a_local_model_directory(noisy_model_dir):
+    result = tandem("ask", "How do I reset my password?", "--model", str(noisy_model_dir), "--persona", "engineer",
                     "--instruction", "steps")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
@@ -125,7 +125,7 @@ def test_models_list_and_pull_of_an_unknown_name():
     assert_user_error(tandem("models", "pull", "gpt-17"), "unknown model 'gpt-17'")
 
 
-def test_tandem_model_names_the_model_every_command_uses_when_none_is_named(tiny_model_dir, monkeypatch):
+def test_tandem_model_names_the_model_every_command_uses_when_none_is_named(noisy_model_dir, monkeypatch):
     from finetune.recipe import load_recipe
 
     monkeypatch.setenv("TANDEM_MODEL", "qwen2.5-coder-1.5b-instruct")
@@ -133,7 +133,7 @@ def test_tandem_model_names_the_model_every_command_uses_when_none_is_named(tiny
     assert [row["name"] for row in rows if row["default"]] == ["qwen2.5-coder-1.5b-instruct"]
     assert load_recipe("default").base_model == "qwen2.5-coder-1.5b-instruct"
     assert load_recipe("smollm2-135m").base_model == "smollm2-135m-instruct", "a recipe that names its model keeps it"
-    monkeypatch.setenv("TANDEM_MODEL", str(tiny_model_dir))
+    monkeypatch.setenv("TANDEM_MODEL", str(noisy_model_dir))
     answer = tandem("ask", "hello", "--persona", "plain", "--no-knowledge", "--no-log")
     assert answer.returncode == 0 and answer.stdout.strip(), answer.stderr
     assert "was trained on" not in answer.stderr, "the shipped adapter stays with the model it was trained on"
