@@ -40,6 +40,9 @@ class Example:
     """Evaluation only: short strings a correct answer must state ("$149.95", "30 days")."""
     group: str | None = None
     """Evaluation only: questions sharing a group (`group` or `fact_id` field) are paraphrases of each other."""
+    passage: str | None = None
+    """A pair `tandem data synthesize` wrote: the id (`finetune.synthesize.passage_id`) of the document passage it
+    was written from. Training grounds it in that passage, and never serves it as knowledge of its own."""
 
 
 @dataclass
@@ -191,7 +194,7 @@ def _text(record: dict, key: str, required: bool = True) -> str | None:
 
 def _parse_qa(record: dict, where: str) -> Example:
     return Example(_text(record, "question"), _text(record, "answer"), _text(record, "category", False),
-                   source=where)
+                   source=where, passage=_text(record, "passage", False))
 
 
 def _parse_alpaca(record: dict, where: str) -> Example:

@@ -33,12 +33,14 @@ class GroundedExample:
 
 
 def domain_passages(examples: list[Example], knowledge_dir=None, data_file=None) -> list[Document]:
-    """The domain's knowledge: its documents (`knowledge_dir`, or knowledge/ beside the data) and its pairs."""
+    """The domain's knowledge: its documents (`knowledge_dir`, or knowledge/ beside the data) and its pairs. Pairs
+    synthesized from the documents are left out: they restate a passage, and an answer should cite the document's
+    clause, not a machine-written question."""
     directory = knowledge_dir or (knowledge_beside(data_file) if data_file else None)
     passages = document_passages(directory) if directory else []
     seen = set()
     for example in examples:
-        if example.history or (example.question, example.answer) in seen:
+        if example.history or example.passage or (example.question, example.answer) in seen:
             continue  # a turn of a longer conversation does not stand alone as a passage
         seen.add((example.question, example.answer))
         passages.append(pair_passage(example.question, example.answer, example.source))
@@ -51,25 +53,31 @@ def ground_examples(examples: list[Example], retriever: HybridRetriever, unanswe
 
     The example's own pair is never among its passages (serving never sees the user's exact
     question in the knowledge); when the other passages do not support the answer, the own pair is
-    put back at a random position, as a paraphrase of a known question would find it.
+    put back at a random position, as a paraphrase of a known question would find it. A synthesized
+    pair has no pair of its own in the knowledge: the document passage it was written from stands in.
     """
     from bot.embeddings import embed
+    from finetune.synthesize import passage_id
 
     rng = random.Random(seed)
     texts = [p.page_content for p in retriever.passages]
     own = {text: index for index, text in enumerate(texts)}
+    written_from = {passage_id(p): index for index, p in enumerate(retriever.passages)}
     answer_vectors = embed([e.answer for e in examples])
     grounded = []
     for example, answer_vector in zip(examples, answer_vectors):
-        own_index = own.get(pair_passage(example.question, example.answer, "").page_content)
-        ranked = [i for i in retriever.ranked(example.question) if i != own_index]
+        if example.passage:
+            own_index, ranked = written_from.get(example.passage), retriever.ranked(example.question)
+        else:
+            own_index = own.get(pair_passage(example.question, example.answer, "").page_content)
+            ranked = [i for i in retriever.ranked(example.question) if i != own_index]
         covers, touches = _support_tests(example.answer, answer_vector, retriever, texts)
         if rng.random() < unanswerable_fraction:
             chosen = retriever.top([i for i in ranked if not touches(i)])
             grounded.append(GroundedExample(example, tuple(texts[i] for i in chosen), NOT_IN_PASSAGES))
             continue
         chosen = retriever.top(ranked)
-        if not covers(chosen) and own_index is not None:
+        if not covers(chosen) and own_index is not None and own_index not in chosen:
             chosen = chosen[:retriever.k - 1]
             while chosen and not retriever.fits(chosen + [own_index]):
                 chosen.pop()

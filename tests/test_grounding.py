@@ -95,3 +95,22 @@ def test_long_passages_come_fewer_to_an_example_and_the_own_pair_still_fits(know
         assert specifics(example.answer) <= specifics("\n".join(g.passages)), example.source
     for g in ground_examples(EXAMPLES, retriever, unanswerable_fraction=1.0, seed=0):
         assert len(g.passages) == 1 or sum(map(len, g.passages)) <= budget
+
+
+def test_a_synthesized_pair_is_not_knowledge_and_is_grounded_in_the_passage_it_was_written_from(knowledge):
+    from bot.retrieval import document_passages
+    from finetune.synthesize import passage_id
+
+    refunds = next(p for p in document_passages(knowledge) if "30 days" in p.page_content)
+    misleading = Example("Express delivery aside, how long do I have?", "You have 30 days to return it.",
+                         source="synthesized:1", passage=passage_id(refunds))
+    plain = Example("How long do I have to return a product?", "Within 30 days.", source="synthesized:2",
+                    passage=passage_id(refunds))
+    passages = domain_passages([misleading, plain, EXAMPLES[1]], knowledge)
+    assert [p.page_content for p in passages[len(KNOWLEDGE):]] == [own_pair(EXAMPLES[1])], \
+        "a pair written from a passage restates it: only hand-written pairs are knowledge"
+    retriever = HybridRetriever.over(passages, k=1)
+    assert retriever.passages[retriever.top(retriever.ranked(misleading.question))[0]] != refunds, \
+        "the test needs a question whose top passage is another one"
+    for g in ground_examples([misleading, plain], retriever, unanswerable_fraction=0, seed=0):
+        assert g.passages == (refunds.page_content,), g.example.source
