@@ -30,6 +30,9 @@ PASSAGE_CHARS = 700
 TEXT_SUFFIXES = (".md", ".markdown", ".txt")
 SUPPORTED_SUFFIXES = (".pdf", ".docx", ".html", ".htm") + TEXT_SUFFIXES
 """The file types a knowledge directory may hold."""
+READER_VERSION = 2
+"""Raised whenever a reader splits or heads a file's text differently, so that every knowledge index reads its
+files again (passages whose text is unchanged keep their vectors). 2: "3 Termination" is a clause heading."""
 MAX_DOCUMENT_BYTES = 64 << 20
 """PDF, Word and HTML files are read whole into memory; what makes one larger than this is images, not text (a
 500-page contract is a few MB). Text and Markdown files may be as large as data files (MAX_DATA_BYTES)."""

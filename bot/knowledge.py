@@ -5,9 +5,9 @@
     tandem knowledge list [--index NAME]
     tandem knowledge remove contracts/old.md [--index NAME]
 
-An update hashes every file (sha256) and reads only those whose hash changed; their passages are embedded unless
-a passage with the same text is already in the index, and each file is written in its own transaction, so an
-interrupted update keeps what it finished. A file that disappeared from a directory added is removed. A file that
+An update hashes every file (sha256, with the reader's version) and reads only those whose hash changed; their
+passages are embedded unless a passage with the same text is already in the index, and each file is written in its
+own transaction, so an interrupted update keeps what it finished. A file that disappeared from a directory added is removed. A file that
 cannot be read is one line, and the others go on.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from langchain_core.documents import Document
 
-from bot.documents import SUPPORTED_SUFFIXES, directory_files, file_passages, knowledge_files
+from bot.documents import READER_VERSION, SUPPORTED_SUFFIXES, directory_files, file_passages, knowledge_files
 from bot.errors import EXIT_USER_ERROR, InputError, TandemError
 from bot.index import (KnowledgeIndex, KnowledgeIndexError, directory_index_name, index_location, index_names,
                        open_index, text_digest)
@@ -76,7 +76,7 @@ def update_index(index: KnowledgeIndex, paths: list[Path]) -> Changes:
     pending = []
     for key, (file, source) in found.items():
         try:
-            digest = hashlib.sha256(read_user_file(file, InputError, MAX_DATA_BYTES)).hexdigest()
+            digest = indexed_digest(read_user_file(file, InputError, MAX_DATA_BYTES))
             if key in indexed and indexed[key].sha256 == digest:
                 changes.unchanged += 1
                 continue
@@ -89,6 +89,12 @@ def update_index(index: KnowledgeIndex, paths: list[Path]) -> Changes:
     changes.removed = len(set(gone))
     index.remove_files(sorted(set(gone)))
     return changes
+
+
+def indexed_digest(data: bytes) -> str:
+    """What an index records of a file: the sha256 of the reader version and the file's bytes, so a file is read
+    again when it changes or when Tandem reads its type differently."""
+    return hashlib.sha256(f"tandem-reader-{READER_VERSION}\n".encode() + data).hexdigest()
 
 
 def _write(index: KnowledgeIndex, pending: list[_Pending], changes: Changes) -> None:

@@ -27,6 +27,8 @@ _NUMBER = r"\d{1,3}(?:\.\d{1,3}){0,5}"
 _ROMAN = r"(?=[IVXLC])C{0,3}(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})"
 _CLAUSE = re.compile(rf"""(?P<label>(?P<keyword>{_KEYWORD})\s*(?P<keyed>{_NUMBER}|{_ROMAN})\.? | (?P<number>{_NUMBER})\.?)
                          (?:\s*:\s*|\s+[-–—]\s+|\s+|$) (?P<rest>.*)""", re.X | re.S)
+_BARE_HEADING = re.compile(r"(\d{1,2})\s+(\S.*)", re.S)
+"""A top-level clause numbered without a full stop: "3 Termination"."""
 _LIST_ITEM = re.compile(r"(\d{1,3})\.\s")
 """The start of an item of a numbered list, or of a top-level clause: "3. ..."."""
 _SENTENCE_WORDS = frozenset(
@@ -161,7 +163,7 @@ def _clause_at(blocks: list[Block], index: int) -> tuple[Clause | None, int]:
     block = blocks[index]
     clause = parse_clause(block.text)
     if clause is None:
-        return None, 0
+        return _bare_number_heading(blocks, index), 0
     if block.wrapped and index > 0 and blocks[index - 1].wrapped and _goes_on(blocks[index - 1].text):
         return None, 0  # "as set out in Section" / "4.3 of the Agreement": the line before goes on in this one
     before_index, after_index = _neighbour(blocks, index, -1), _neighbour(blocks, index, +1)
@@ -179,6 +181,30 @@ def _clause_at(blocks: list[Block], index: int) -> tuple[Clause | None, int]:
         if _is_title(title) and parse_clause(title) is None:  # "ARTICLE IV" above "TERM AND TERMINATION"
             return Clause(clause.label, clause.depth, title, "", True), after_index - index
     return clause, 0
+
+
+def _bare_number_heading(blocks: list[Block], index: int) -> Clause | None:
+    """"3 Termination", a number and a title with no full stop between them, on a line of its own: a top-level
+    clause when the line is a paragraph of its own (Word, HTML), or when a printed line (PDF, text) is followed by
+    the clause's first sub-clause ("3.1 ..."). A sentence ("30 days after notice") or one item of a list numbered
+    "1 ...", "2 ..." stays text."""
+    match = _BARE_HEADING.fullmatch(" ".join(blocks[index].text.split()))
+    if match is None or not match[2][0].isupper() or match[2].endswith(".") or not _is_title(match[2]):
+        return None
+    number = int(match[1])
+    before_index, after_index = _neighbour(blocks, index, -1), _neighbour(blocks, index, +1)
+    if any(_bare_number(blocks[i]) in (number - 1, number + 1) for i in (before_index, after_index) if i is not None):
+        return None
+    if blocks[index].wrapped:
+        after = parse_clause(blocks[after_index].text) if after_index is not None else None
+        if after is None or after.keyword or not after.label.startswith(f"{number}."):
+            return None
+    return Clause(match[1], 1, match[2], "", False)
+
+
+def _bare_number(block: Block) -> int | None:
+    match = _BARE_HEADING.fullmatch(" ".join(block.text.split()))
+    return int(match[1]) if match else None
 
 
 def _neighbour(blocks: list[Block], index: int, step: int) -> int | None:

@@ -161,6 +161,29 @@ def test_a_contracts_clause_4_3_is_under_4_in_the_section_path(tmp_path):
     assert all(set(p.metadata) == {"source", "section"} and p.metadata["source"] == "msa.txt" for p in passages)
 
 
+def test_a_clause_numbered_without_a_full_stop_heads_its_paragraph_or_its_sub_clauses(tmp_path):
+    import docx
+
+    document = docx.Document()
+    for text in ["1 Definitions", "Services means the hosted software.", "3 Termination",
+                 "Either party may end the Agreement on 90 days' notice.", "To cancel:", "1 Call support",
+                 "2 Wait for the e-mail", "30 days after notice, a trial ends."]:
+        document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    assert sections_and_texts(passages_of(tmp_path, "msa.docx", out.getvalue())) == [
+        ("1 Definitions", "1 Definitions\nServices means the hosted software."),
+        ("3 Termination", "3 Termination\nEither party may end the Agreement on 90 days' notice.\nTo cancel:\n"
+                          "1 Call support\n2 Wait for the e-mail\n30 days after notice, a trial ends."),
+    ]
+    # A printed line (text, PDF) heads a clause only above its first sub-clause: "12 Months" may be a wrapped line.
+    text = "3 Termination\n3.1 Notice. Either party may end it on 90 days' notice.\n\n12 Months\nof support.\n"
+    assert sections_and_texts(passages_of(tmp_path, "msa.txt", text)) == [
+        ("3 Termination › 3.1 Notice", "3 Termination › 3.1 Notice\nEither party may end it on 90 days' notice.\n"
+                                       "12 Months of support."),
+    ]
+
+
 def test_a_table_of_contents_and_a_reference_wrapped_onto_a_new_line_are_text(tmp_path):
     text = ("CONTENTS\n1. Definitions ........ 2\n1.1 Services ........ 2\n\n1. Definitions\n"
             "1.1 Services. The software, as defined in Section\n2.1 Access Rights of the Order Form.\n"

@@ -16,6 +16,7 @@ from bot.cli import main
 from bot.embeddings import EMBEDDING_DIMENSIONS
 from bot.index import (BM25_B, BM25_K1, KnowledgeIndexError, SQLiteIndex, directory_index_name, index_location,
                        open_index)
+from bot.documents import file_passages
 from bot.knowledge import update_index
 from bot.retrieval import CANDIDATES, RRF_CONSTANT, HybridRetriever, adapter_knowledge, load_knowledge, words
 
@@ -96,6 +97,21 @@ def test_a_passage_already_in_the_index_is_not_embedded_again(docs, embedder):
     write_documents(docs, {"copy-of-refunds.md": DOCUMENTS["refunds.md"]})
     assert update_index(index, [docs]).embedded == 0 and embedder.texts == []
     assert index.size() == 5
+
+
+def test_a_newer_reader_reads_every_file_again_and_embeds_only_passages_it_split_differently(docs, embedder,
+                                                                                            monkeypatch):
+    index = open_index("docs")
+    update_index(index, [docs])
+    embedder.texts.clear()
+    monkeypatch.setattr("bot.knowledge.READER_VERSION", 99)
+    monkeypatch.setattr("bot.knowledge.file_passages", lambda path, source: (
+        [Document("Refunds\nSplit anew.", metadata={"source": source})] if source == "refunds.md"
+        else file_passages(path, source)))
+    again = update_index(index, [docs])
+    assert (again.added, again.updated, again.unchanged, again.embedded) == (0, 3, 0, 1)
+    assert embedder.texts == ["Refunds\nSplit anew."]
+    assert update_index(index, [docs]).unchanged == 3
 
 
 def test_files_gone_from_the_directory_are_removed(docs, embedder):

@@ -85,6 +85,9 @@ class EvalConfig(BaseModel):
                                                                     "1.0: none, so copying a passage's figures costs nothing)")
     top_k: int | None = Field(None, gt=0, description="passages put into the prompt by retrieval (default: the first "
                                                       "adapter's prompt format, as in serving; else 3)")
+    passage_chars: int | None = Field(None, gt=0, le=100_000, description="passages after the first only while "
+                                      "together within this many characters (default: the first adapter's prompt "
+                                      "format, as in serving)")
     general_questions: Path = Field(GENERAL_QUESTIONS, description="out-of-domain questions for the drift check")
     drift_threshold: float = Field(0.6, ge=0, le=1, description="flag an adapter whose general answers have a mean "
                                                                   "cosine similarity to the base model's below this")
@@ -320,8 +323,8 @@ def retrieve_passages(config: EvalConfig, adapters: list[Path], questions: list[
     from bot.retrieval import choose_knowledge
 
     prompt_format = adapter_format(adapters[0]) if adapters else PromptFormat()
-    retriever = choose_knowledge(config.top_k or prompt_format.top_k, prompt_format.passage_chars, config.knowledge,
-                                 adapters[0] if adapters else None, beside=config.data[0])
+    retriever = choose_knowledge(config.top_k or prompt_format.top_k, config.passage_chars or prompt_format.passage_chars,
+                                 config.knowledge, adapters[0] if adapters else None, beside=config.data[0])
     if retriever is None:
         raise EvalError(f"the retrieval cells need knowledge: no knowledge/ directory beside {config.data[0]} and "
                         "no adapter that carries its own; pass --knowledge DIR or leave retrieval out of --prompts")
